@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that slaprobe's tests, benchmarks and CI use, when missing.
+# Idempotent; needs root (or sudo) on Debian/Ubuntu. The agent itself needs only iputils-ping.
+#   iputils-ping   system ping behind the icmp probe
+#   openssl        test certificates
+#   coturn         real STUN/TURN server for the stun probe tests
+#   prometheus     promtool check metrics / rules, and a real Prometheus for deploy tests
+#   prometheus-alertmanager  amtool and the notification-chain test
+#   prometheus-blackbox-exporter, prometheus-smokeping-prober, irtt   peers for bench/
+#   iproute2, nftables   network namespaces and packet drops for impairment tests
+set -euo pipefail
+want=(iputils-ping openssl ca-certificates coturn prometheus prometheus-alertmanager
+      prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-system: all system packages present"
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup-system: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps the packages' own services (prometheus, coturn) from starting: tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup-system: done"

@@ -1,0 +1,62 @@
+// Every default of the configuration, in one place.
+import type { AgentConfig, QualityTargets } from './types.ts';
+
+export const AGENT_DEFAULTS: AgentConfig = {
+  region: 'local',
+  listen: '127.0.0.1:9917',
+  data_dir: './data',
+  log_level: 'info',
+  concurrency: 64,
+};
+
+export const TARGET_DEFAULTS = {
+  interval: 30_000,
+  timeout: 5_000,
+};
+
+export const HTTP_DEFAULTS = {
+  method: 'GET',
+  max_body_bytes: 10 * 1024 * 1024,
+  follow_redirects: true,
+  max_redirects: 10,
+};
+
+export const ICMP_DEFAULTS = {
+  packets: 10,
+  spacing: 200,
+  size: 56,
+};
+
+/** RFC 8489 section 6.2: a few requests a second to servers you do not own. */
+export const STUN_DEFAULTS = {
+  port: 3478,
+  tls_port: 5349,
+  packets: 10,
+  spacing: 250,
+  packet_timeout: 1_000,
+  max_outstanding: 10,
+};
+
+/** An audio stream's cadence: 50 packets/s of 172 bytes (20 ms of G.711 plus RTP/UDP/IP). */
+export const UDP_ECHO_DEFAULTS = {
+  port: 8622,
+  packets: 250,
+  spacing: 20,
+  packet_timeout: 1_000,
+  size: 172,
+};
+
+export const REFLECTOR_DEFAULTS = {
+  rate_limit: 200,
+  max_packet_bytes: 1472,
+};
+
+/** HEDU-5.4 / UMEET-5.4. */
+export const QUALITY_DEFAULTS: QualityTargets = {
+  loss: 0.0005,
+  jitter_ms: 50,
+  latency_ms: 150,
+  latency_mode: 'rtt',
+  windows: [15 * 60_000, 60 * 60_000],
+  confidence: 0.95,
+};

@@ -1,0 +1,157 @@
+// The validated, frozen configuration. Durations are milliseconds; everything has its
+// default filled in (defaults live in src/config/defaults.ts).
+import type { ProbeKind } from '../probes/types.ts';
+
+export type IpProtocol = 'auto' | 'ip4' | 'ip6';
+
+export interface AgentConfig {
+  region: string;
+  /** host:port of the HTTP server for /metrics, /healthz, /readyz, /-/reload. */
+  listen: string;
+  data_dir: string;
+  log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Most probe runs in flight at once, over all targets. */
+  concurrency: number;
+}
+
+export interface TlsClientOptions {
+  insecure_skip_verify: boolean;
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+  /** SNI and the name the certificate is checked against; defaults to the URL's host. */
+  server_name?: string;
+  min_version?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** Thresholds of HEDU-5.4 / UMEET-5.4 by default; per target or per service. */
+export interface QualityTargets {
+  /** Loss ratio, e.g. 0.0005 for 0.05 %. */
+  loss: number;
+  /** RFC 3550 jitter, ms. */
+  jitter_ms: number;
+  /** Latency, ms; compared with RTT or RTT/2 per latency_mode. */
+  latency_ms: number;
+  latency_mode: 'rtt' | 'half_rtt';
+  /** Rolling windows for verdicts, ms (the calendar month is always added). */
+  windows: number[];
+  /** Confidence of the loss verdict's Clopper-Pearson bound, e.g. 0.95. */
+  confidence: number;
+}
+
+interface TargetBase {
+  name: string;
+  kind: ProbeKind;
+  interval: number;
+  timeout: number;
+  labels: Record<string, string>;
+  /** Verdict thresholds for the packet kinds (icmp, stun, udp-echo). */
+  quality?: QualityTargets;
+}
+
+export interface HttpTarget extends TargetBase {
+  kind: 'http';
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Accepted status codes; empty = 200-299. */
+  valid_status_codes: number[];
+  must_match: RegExp[];
+  must_not_match: RegExp[];
+  max_body_bytes: number;
+  follow_redirects: boolean;
+  max_redirects: number;
+  ip_protocol: IpProtocol;
+  tls: TlsClientOptions;
+}
+
+export interface TcpTarget extends TargetBase {
+  kind: 'tcp';
+  address: string;
+  host: string;
+  port: number;
+  /** Do a TLS handshake after connecting. */
+  tls_enabled: boolean;
+  tls: TlsClientOptions;
+  send?: string;
+  expect?: RegExp;
+  ip_protocol: IpProtocol;
+}
+
+export interface IcmpTarget extends TargetBase {
+  kind: 'icmp';
+  address: string;
+  host: string;
+  /** Echo requests per run, all in one ping process. */
+  packets: number;
+  /** Time between echo requests, ms (iputils allows 200 ms and up without privileges). */
+  spacing: number;
+  /** ICMP payload bytes. */
+  size: number;
+  ip_protocol: IpProtocol;
+}
+
+export interface StunTarget extends TargetBase {
+  kind: 'stun';
+  address: string;
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp' | 'tls';
+  packets: number;
+  spacing: number;
+  /** Longest wait for each answer, ms. */
+  packet_timeout: number;
+  max_outstanding: number;
+  ip_protocol: IpProtocol;
+  tls: TlsClientOptions;
+}
+
+export interface UdpEchoTarget extends TargetBase {
+  kind: 'udp-echo';
+  address: string;
+  host: string;
+  port: number;
+  /** Shared HMAC key (from ${ENV} or a file reference). */
+  key: string;
+  key_id: string;
+  packets: number;
+  spacing: number;
+  packet_timeout: number;
+  size: number;
+  ip_protocol: IpProtocol;
+}
+
+export type Target = HttpTarget | TcpTarget | IcmpTarget | StunTarget | UdpEchoTarget;
+
+export interface ReflectorConfig {
+  listen: string;
+  /** key id -> shared secret. */
+  keys: Record<string, string>;
+  /** Packets per second allowed from one source address. */
+  rate_limit: number;
+  max_packet_bytes: number;
+}
+
+export type ServiceRule = { type: 'all' } | { type: 'any' } | { type: 'at_least'; k: number };
+
+export interface ServiceConfig {
+  name: string;
+  targets: string[];
+  rule: ServiceRule;
+  /** SLA policy objects, validated by src/config/sla.ts. */
+  sla: unknown[];
+  quality?: QualityTargets;
+  labels: Record<string, string>;
+}
+
+export interface Config {
+  /** Absolute path of the file it was read from, or "<embedded>". */
+  source: string;
+  agent: AgentConfig;
+  targets: Target[];
+  services: ServiceConfig[];
+  reflector?: ReflectorConfig;
+  /** Everything under `maintenance:` / `exclusions:`, validated by the availability module. */
+  maintenance: unknown[];
+}

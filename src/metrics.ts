@@ -1,0 +1,267 @@
+// Every metric slaprobe exposes is defined here: name, help, unit (in the name, base units
+// only) and labels. Label values are bounded: target and service names come from config,
+// everything else from a closed set in this file or in src/probes/types.ts.
+// The names are a contract used by deploy/ (rules, alerts, dashboards) and documented in
+// README.md; test/metrics.test.ts checks that every name here appears there.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds. Dense around the 150 ms latency target of HEDU-5.4 / UMEET-5.4. */
+export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2.5];
+/** Seconds. A probe run spans sub-millisecond loopback to a multi-second packet train. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Seconds. The agent's own delay in starting a run: must stay far below the network's. */
+export const LATENESS_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(opts: { region: string; version: string; defaultMetrics?: boolean }) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ region: opts.region });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  const m = {
+    registry,
+
+    // --- agent -----------------------------------------------------------------------------
+    buildInfo: new Gauge({
+      name: 'slaprobe_build_info',
+      help: 'Always 1; labels carry the slaprobe version and the Node.js version running it.',
+      labelNames: ['version', 'node_version'] as const,
+      registers: r,
+    }),
+    configReloadSuccess: new Gauge({
+      name: 'slaprobe_config_last_reload_success',
+      help: '1 if the last configuration load or reload succeeded, 0 if it was rejected.',
+      registers: r,
+    }),
+    configReloadTimestamp: new Gauge({
+      name: 'slaprobe_config_last_reload_success_timestamp_seconds',
+      help: 'Unix time of the last successful configuration load or reload.',
+      registers: r,
+    }),
+    targets: new Gauge({
+      name: 'slaprobe_targets',
+      help: 'Number of configured targets, by probe kind.',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+
+    // --- scheduler -------------------------------------------------------------------------
+    schedulerLateness: new Histogram({
+      name: 'slaprobe_scheduler_lateness_seconds',
+      help: 'How late each probe run started after its due time (timer delay plus concurrency queueing). The agent\'s own delay, never the network\'s.',
+      buckets: LATENESS_BUCKETS,
+      registers: r,
+    }),
+    runsSkipped: new Counter({
+      name: 'slaprobe_runs_skipped_total',
+      help: 'Runs not started because the previous run of the same target was still going when the next was due.',
+      labelNames: ['target'] as const,
+      registers: r,
+    }),
+
+    // --- every probe -----------------------------------------------------------------------
+    probes: new Counter({
+      name: 'slaprobe_probes_total',
+      help: 'Probe runs finished, by result (success | failure).',
+      labelNames: ['target', 'kind', 'result'] as const,
+      registers: r,
+    }),
+    probeFailures: new Counter({
+      name: 'slaprobe_probe_failures_total',
+      help: 'Failed probe runs, by failure reason (a closed set, see README "Failure reasons").',
+      labelNames: ['target', 'kind', 'reason'] as const,
+      registers: r,
+    }),
+    probeSuccess: new Gauge({
+      name: 'slaprobe_probe_success',
+      help: '1 if the last run of the target succeeded, 0 if it failed.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    probeDuration: new Histogram({
+      name: 'slaprobe_probe_duration_seconds',
+      help: 'Wall time of a whole probe run.',
+      labelNames: ['target', 'kind'] as const,
+      buckets: DURATION_BUCKETS,
+      registers: r,
+    }),
+
+    // --- http / tls --------------------------------------------------------------------------
+    httpPhase: new Histogram({
+      name: 'slaprobe_http_phase_duration_seconds',
+      help: 'Duration of each phase of an HTTP probe: dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
+      labelNames: ['target', 'phase'] as const,
+      buckets: DURATION_BUCKETS,
+      registers: r,
+    }),
+    tlsCertExpiry: new Gauge({
+      name: 'slaprobe_tls_cert_expiry_timestamp_seconds',
+      help: 'Unix time at which the earliest-expiring certificate of the presented chain expires.',
+      labelNames: ['target'] as const,
+      registers: r,
+    }),
+
+    // --- packets (icmp, stun, udp-echo) ------------------------------------------------------
+    // Counted only once a packet's fate is known (answered or timed out), so that
+    // rate(lost) / rate(sent) over any window is a loss ratio with no in-flight bias.
+    packetsSent: new Counter({
+      name: 'slaprobe_packets_sent_total',
+      help: 'Packets sent whose fate is known (answered or timed out).',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    packetsReceived: new Counter({
+      name: 'slaprobe_packets_received_total',
+      help: 'Packets answered within the timeout (first answer of each; duplicates counted apart).',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    packetsLost: new Counter({
+      name: 'slaprobe_packets_lost_total',
+      help: 'Packets not answered within the timeout. direction: round_trip, or upstream | downstream where the reflector tells which way the packet was lost.',
+      labelNames: ['target', 'kind', 'direction'] as const,
+      registers: r,
+    }),
+    packetsLate: new Counter({
+      name: 'slaprobe_packets_late_total',
+      help: 'Answers that arrived after the packet had been counted lost.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    packetsDuplicated: new Counter({
+      name: 'slaprobe_packets_duplicated_total',
+      help: 'Answers received more than once for the same request.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    packetsReordered: new Counter({
+      name: 'slaprobe_packets_reordered_total',
+      help: 'Answers that arrived after an answer to a later request.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    packetsInvalid: new Counter({
+      name: 'slaprobe_packets_invalid_total',
+      help: 'Datagrams received that were not a valid answer, by reason (malformed, bad_cookie, unknown_transaction, bad_mac, wrong_source, error_response, oversized).',
+      labelNames: ['target', 'kind', 'reason'] as const,
+      registers: r,
+    }),
+    lossBurstMax: new Gauge({
+      name: 'slaprobe_loss_burst_max_packets',
+      help: 'Longest run of consecutive lost packets in the last run.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    rtt: new Histogram({
+      name: 'slaprobe_rtt_seconds',
+      help: 'Round-trip time of each answered packet.',
+      labelNames: ['target', 'kind'] as const,
+      buckets: RTT_BUCKETS,
+      registers: r,
+    }),
+    jitter: new Gauge({
+      name: 'slaprobe_jitter_seconds',
+      help: 'RFC 3550 section 6.4.1 interarrival jitter (J += (|D| - J) / 16) over consecutive round trips, as RTCP and WebRTC report it; compared with the 50 ms target.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    ipdvMean: new Gauge({
+      name: 'slaprobe_ipdv_mean_seconds',
+      help: 'Mean absolute IP packet delay variation between consecutive packets (RFC 3393), last run.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    pdvP99: new Gauge({
+      name: 'slaprobe_pdv_p99_seconds',
+      help: '99th percentile of packet delay variation, delay above the minimum of the window (RFC 5481), last run.',
+      labelNames: ['target', 'kind'] as const,
+      registers: r,
+    }),
+    mos: new Gauge({
+      name: 'slaprobe_mos',
+      help: 'Estimated mean opinion score (1-4.5) from a simplified ITU-T G.107 E-model of latency, jitter and loss. An estimate, not a listening test.',
+      labelNames: ['target'] as const,
+      registers: r,
+    }),
+    qualityVerdict: new Gauge({
+      name: 'slaprobe_quality_verdict',
+      help: '1 for the current verdict (met | breached | insufficient_data) of a quantity (loss | jitter | latency) over a window (15m, 1h, month ...), 0 for the others.',
+      labelNames: ['target', 'quantity', 'window', 'verdict'] as const,
+      registers: r,
+    }),
+    lossUpperBound: new Gauge({
+      name: 'slaprobe_loss_ratio_upper_bound',
+      help: 'One-sided 95 % Clopper-Pearson upper bound of the packet loss ratio over the window.',
+      labelNames: ['target', 'window'] as const,
+      registers: r,
+    }),
+    lossPacketsNeeded: new Gauge({
+      name: 'slaprobe_loss_packets_needed',
+      help: 'Further loss-free packets needed before the loss verdict over the window can be met (0 once decided).',
+      labelNames: ['target', 'window'] as const,
+      registers: r,
+    }),
+
+    // --- reflector ----------------------------------------------------------------------------
+    reflectorPackets: new Counter({
+      name: 'slaprobe_reflector_packets_total',
+      help: 'Datagrams received by the UDP reflector, by result (reflected, unauthenticated, malformed, oversized, rate_limited, replayed).',
+      labelNames: ['result'] as const,
+      registers: r,
+    }),
+
+    // --- availability (services) --------------------------------------------------------------
+    serviceUp: new Gauge({
+      name: 'slaprobe_service_up',
+      help: '1 if the service is up now by its rule (all | any | at least k targets), 0 if down, absent while unknown.',
+      labelNames: ['service'] as const,
+      registers: r,
+    }),
+    availabilityRatio: new Gauge({
+      name: 'slaprobe_availability_ratio',
+      help: 'Availability of the service under the policy for the current period: (total - counted unavailable) / total, in minutes, excluded time removed.',
+      labelNames: ['service', 'sla'] as const,
+      registers: r,
+    }),
+    errorBudgetRemainingRatio: new Gauge({
+      name: 'slaprobe_error_budget_remaining_ratio',
+      help: 'Share of the period\'s error budget not yet used (can go below 0).',
+      labelNames: ['service', 'sla'] as const,
+      registers: r,
+    }),
+    errorBudgetRemainingSeconds: new Gauge({
+      name: 'slaprobe_error_budget_remaining_seconds',
+      help: 'Error budget left in the current period, in seconds (can go below 0).',
+      labelNames: ['service', 'sla'] as const,
+      registers: r,
+    }),
+    serviceMinutes: new Counter({
+      name: 'slaprobe_service_minutes_total',
+      help: 'Minutes of service time by state: up, degraded, down (all down minutes), down_counted (down minutes in outages that count under the minimum-outage rule), unknown, excluded.',
+      labelNames: ['service', 'state'] as const,
+      registers: r,
+    }),
+    incidents: new Counter({
+      name: 'slaprobe_incidents_total',
+      help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial).',
+      labelNames: ['service', 'level'] as const,
+      registers: r,
+    }),
+    outageOpenSince: new Gauge({
+      name: 'slaprobe_outage_open_since_timestamp_seconds',
+      help: 'Unix time the open outage of the service started; absent when there is none.',
+      labelNames: ['service'] as const,
+      registers: r,
+    }),
+    credit: new Gauge({
+      name: 'slaprobe_credit',
+      help: 'Credit owed for the current period under the policy\'s credit rule; unit: minutes of service time, or percent of the monthly fee.',
+      labelNames: ['service', 'sla', 'unit'] as const,
+      registers: r,
+    }),
+  };
+  m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
+  return m;
+}
