@@ -1,0 +1,20 @@
+// Results flow from the runner to the sinks through this one-method interface, in one
+// fan-out loop (src/runner.ts). A sink must not block: it does its I/O in the background and
+// never throws into the runner (the runner logs and counts a throwing sink, then goes on).
+import type { Target } from '../config/types.ts';
+import type { ProbeResult } from '../probes/types.ts';
+
+export interface RunMeta {
+  /** Unix ms at which the run was due (start + n x interval + offset). */
+  dueAt: number;
+  /** Unix ms at which the run started. */
+  startedAt: number;
+  /** Unix ms at which the run finished. */
+  finishedAt: number;
+  /** Seconds the run took, measured with the monotonic clock. */
+  durationSeconds: number;
+}
+
+export interface Sink {
+  onResult(target: Target, result: ProbeResult, meta: RunMeta): void;
+}
