@@ -1,0 +1,317 @@
+// The packet-timing worker: every UDP packet train (stun, udp-echo) is sent and received
+// here, off the main event loop, so that a main thread busy with config reloads, HTTP
+// probes or metrics scrapes does not delay a send or a receive stamp. Stamps are
+// process.hrtime.bigint() taken in the send call's caller and in the 'message' handler.
+//
+// Sends are due at start + i x spacing. Node timers have 1 ms granularity and can fire a
+// millisecond early or late, so the worker sleeps on a timer until ~2 ms before the next send
+// and then polls with setImmediate (which still lets receive events in between, so their
+// stamps stay close to the socket) until the send is due.
+import dgram from 'node:dgram';
+import { randomFillSync } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+import type { PacketTrain } from '../types.ts';
+import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
+import { TYPE_REPLY, encodeRequest, macValid, parseHeader } from '../../reflector/wire.ts';
+import type { EchoJob, FromWorker, Job, StunJob, ToWorker, TrainReport } from './protocol.ts';
+import { runStreamTrain } from './stream.ts';
+
+const BASE = process.hrtime.bigint();
+const nowNs = (): number => Number(process.hrtime.bigint() - BASE);
+const MS = 1e6;
+/** Poll instead of sleeping once the next send is this close. */
+const SPIN_NS = 2 * MS;
+
+const PENDING = 1;
+const ANSWERED = 2;
+const LOST = 3;
+
+interface Train {
+  job: StunJob | EchoJob;
+  sock: dgram.Socket;
+  start: number;
+  next: number;
+  outstanding: number;
+  expireIdx: number;
+  state: Uint8Array;
+  sentAt: Float64Array;
+  lag: Float64Array;
+  rttBySeq: Float64Array;
+  upBySeq: Float64Array;
+  downBySeq: Float64Array;
+  ackBySeq: BigUint64Array;
+  maxAnswered: number;
+  late: number;
+  duplicated: number;
+  reordered: number;
+  invalid: Record<string, number>;
+  refused: number;
+  socketErrors: Record<string, number>;
+  errorResponses: Record<string, number>;
+  mapped?: MappedAddress;
+  mappedChanged: boolean;
+  reflectorReceived: number;
+  /** stun: transaction id (hex) -> seq; every id of the train, to tell late from unknown. */
+  txids: Map<string, number>;
+  session: Buffer;
+  done: boolean;
+}
+
+const trains = new Map<number, Train>();
+let timer: NodeJS.Timeout | undefined;
+let immediate: NodeJS.Immediate | undefined;
+
+const port = parentPort!;
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'cancel') {
+    const t = trains.get(msg.id);
+    if (t) finish(t, 'aborted');
+    else cancelStream.get(msg.id)?.();
+    return;
+  }
+  const job = msg.job;
+  if (job.proto === 'stun-stream') {
+    const ctl = new AbortController();
+    cancelStream.set(job.id, () => ctl.abort());
+    runStreamTrain(job, ctl.signal, nowNs).then(
+      (report) => post({ type: 'done', report }),
+      (err: unknown) => post({ type: 'failed', id: job.id, message: String(err) }),
+    ).finally(() => cancelStream.delete(job.id));
+    return;
+  }
+  try {
+    startTrain(job);
+  } catch (err) {
+    post({ type: 'failed', id: job.id, message: String(err) });
+  }
+});
+const cancelStream = new Map<number, () => void>();
+
+function post(m: FromWorker): void {
+  port.postMessage(m);
+}
+
+function startTrain(job: StunJob | EchoJob): void {
+  const n = job.packets;
+  const sock = dgram.createSocket({ type: job.family === 6 ? 'udp6' : 'udp4' });
+  const t: Train = {
+    job, sock, start: 0, next: 0, outstanding: 0, expireIdx: 0,
+    state: new Uint8Array(n), sentAt: new Float64Array(n), lag: new Float64Array(n),
+    rttBySeq: new Float64Array(n), upBySeq: new Float64Array(n), downBySeq: new Float64Array(n),
+    ackBySeq: new BigUint64Array(n),
+    maxAnswered: -1, late: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
+    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), done: false,
+  };
+  trains.set(job.id, t);
+  sock.on('message', (buf) => onMessage(t, buf, nowNs()));
+  sock.on('error', (err: NodeJS.ErrnoException) => onSocketError(t, err));
+  sock.connect(job.port, job.host, () => {
+    if (t.done) return;
+    t.start = nowNs();
+    pump();
+  });
+}
+
+function onSocketError(t: Train, err: NodeJS.ErrnoException): void {
+  // ECONNREFUSED on a connected socket is the kernel reporting an ICMP port unreachable.
+  if (err.code === 'ECONNREFUSED') t.refused++;
+  else t.socketErrors[err.code ?? 'unknown'] = (t.socketErrors[err.code ?? 'unknown'] ?? 0) + 1;
+  if (err.syscall === 'connect' || err.syscall === 'bind') finish(t, err.code ?? 'error');
+}
+
+function countInvalid(t: Train, why: string): void {
+  t.invalid[why] = (t.invalid[why] ?? 0) + 1;
+}
+
+function onMessage(t: Train, buf: Buffer, rxNs: number): void {
+  if (t.done) return;
+  let seq: number;
+  let rtt: number;
+  if (t.job.proto === 'stun') {
+    const d = decodeMessage(buf);
+    const s = d.txid ? t.txids.get(d.txid.toString('hex')) : undefined;
+    if (!d.ok) {
+      // A bad message that carries one of our ids is counted by its defect; one without is
+      // malformed or bad_cookie all the same: what matters is that it answered nothing.
+      countInvalid(t, d.invalid);
+      return;
+    }
+    if (s === undefined) return countInvalid(t, 'unknown_transaction');
+    seq = s;
+    rtt = rxNs - t.sentAt[seq]!;
+    if (d.errorCode !== undefined) {
+      countInvalid(t, 'error_response');
+      t.errorResponses[String(d.errorCode)] = (t.errorResponses[String(d.errorCode)] ?? 0) + 1;
+    } else if (d.mapped) {
+      if (t.mapped && (t.mapped.address !== d.mapped.address || t.mapped.port !== d.mapped.port)) t.mappedChanged = true;
+      t.mapped = d.mapped;
+    }
+  } else {
+    const job = t.job;
+    const h = parseHeader(buf);
+    if (!h || h.type !== TYPE_REPLY) return countInvalid(t, 'malformed');
+    if (buf.length > job.size) return countInvalid(t, 'oversized');
+    if (h.keyId !== job.keyId || !macValid(job.key, buf)) return countInvalid(t, 'bad_mac');
+    if (!h.session.equals(t.session) || h.seq >= job.packets || t.state[h.seq] === 0) return countInvalid(t, 'unknown_transaction');
+    seq = h.seq;
+    const held = Number(h.reflTxNs - h.reflRxNs);
+    // The reflector's processing time is taken out of the round trip; a negative or absurd
+    // hold time (a broken reflector clock) is not.
+    const hold = held >= 0 && held < rxNs - t.sentAt[seq]! ? held : 0;
+    rtt = rxNs - t.sentAt[seq]! - hold;
+    // One-way delays on two unsynchronised monotonic clocks: only their variation means
+    // anything; the constant offset is removed at the end of the train.
+    t.upBySeq[seq] = Number(h.reflRxNs) - t.sentAt[seq]!;
+    t.downBySeq[seq] = rxNs - Number(h.reflTxNs);
+    t.ackBySeq[seq] = h.ackVector;
+    if (h.reflReceived > t.reflectorReceived) t.reflectorReceived = h.reflReceived;
+  }
+  const st = t.state[seq];
+  if (st === ANSWERED) { t.duplicated++; return; }
+  if (st === LOST) { t.late++; return; }
+  t.state[seq] = ANSWERED;
+  t.outstanding--;
+  t.rttBySeq[seq] = rtt;
+  if (seq < t.maxAnswered) t.reordered++;
+  else t.maxAnswered = seq;
+  if (t.outstanding + 1 === t.job.maxOutstanding) pump();
+  else if (t.next >= t.job.packets && t.outstanding === 0) finish(t);
+}
+
+function send(t: Train, now: number): void {
+  const i = t.next++;
+  const job = t.job;
+  let pkt: Buffer;
+  if (job.proto === 'stun') {
+    const txid = newTransactionId();
+    t.txids.set(txid.toString('hex'), i);
+    pkt = encodeBindingRequest(txid, { fingerprint: job.fingerprint });
+  } else {
+    pkt = encodeRequest(job.key, { keyId: job.keyId, session: t.session, seq: i, wallSeconds: Math.floor(Date.now() / 1000), sendNs: BigInt(Math.round(now)) }, job.size);
+  }
+  const at = nowNs();
+  t.state[i] = PENDING;
+  t.sentAt[i] = at;
+  t.lag[i] = at - (t.start + i * job.spacingMs * MS);
+  t.outstanding++;
+  t.sock.send(pkt, (err) => {
+    if (err) onSocketError(t, err as NodeJS.ErrnoException);
+  });
+}
+
+/** Expire answers that are overdue: a packet's fate is known once its timeout passes. */
+function expire(t: Train, now: number): void {
+  const to = t.job.packetTimeoutMs * MS;
+  while (t.expireIdx < t.next && (t.state[t.expireIdx] !== PENDING || t.sentAt[t.expireIdx]! + to <= now)) {
+    if (t.state[t.expireIdx] === PENDING) {
+      t.state[t.expireIdx] = LOST;
+      t.outstanding--;
+    }
+    t.expireIdx++;
+  }
+}
+
+function pump(): void {
+  if (timer) { clearTimeout(timer); timer = undefined; }
+  if (immediate) { clearImmediate(immediate); immediate = undefined; }
+  let wakeSend = Infinity;
+  let wakeExpire = Infinity;
+  const now = nowNs();
+  for (const t of trains.values()) {
+    if (t.done || t.start === 0) continue;
+    expire(t, now);
+    const spacing = t.job.spacingMs * MS;
+    while (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding && t.start + t.next * spacing <= nowNs()) send(t, nowNs());
+    if (t.next >= t.job.packets && t.outstanding === 0) { finish(t); continue; }
+    if (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding) wakeSend = Math.min(wakeSend, t.start + t.next * spacing);
+    if (t.expireIdx < t.next) wakeExpire = Math.min(wakeExpire, t.sentAt[t.expireIdx]! + t.job.packetTimeoutMs * MS);
+  }
+  const after = nowNs();
+  if (wakeSend - after <= SPIN_NS) {
+    immediate = setImmediate(pump);
+    return;
+  }
+  const wake = Math.min(wakeSend - SPIN_NS, wakeExpire);
+  if (wake === Infinity) return;
+  timer = setTimeout(pump, Math.max(0, Math.floor((wake - after) / MS)));
+}
+
+function finish(t: Train, stoppedBy?: string): void {
+  if (t.done) return;
+  t.done = true;
+  trains.delete(t.job.id);
+  const r = report(t, stoppedBy);
+  t.sock.close();
+  post({ type: 'done', report: r });
+  pump();
+}
+
+function report(t: Train, stoppedBy?: string): TrainReport {
+  const n = t.next;
+  const rtts: number[] = [];
+  const seqs: number[] = [];
+  const ups: number[] = [];
+  const downs: number[] = [];
+  let sent = 0;
+  let lost = 0;
+  let burst = 0;
+  let burstMax = 0;
+  let lostUp = 0;
+  let lostDown = 0;
+  for (let i = 0; i < n; i++) {
+    const st = t.state[i];
+    if (st === PENDING) continue; // fate unknown (the run was stopped): not counted
+    sent++;
+    if (st === ANSWERED) {
+      burst = 0;
+      rtts.push(t.rttBySeq[i]! / 1e9);
+      seqs.push(i);
+      if (t.job.proto === 'echo') { ups.push(t.upBySeq[i]!); downs.push(t.downBySeq[i]!); }
+      continue;
+    }
+    lost++;
+    burstMax = Math.max(burstMax, ++burst);
+    if (t.job.proto === 'echo') {
+      // The latest answered packet within 64 after this one says whether the reflector got it.
+      for (let j = Math.min(n - 1, i + 64); j > i; j--) {
+        if (t.state[j] !== ANSWERED) continue;
+        if ((t.ackBySeq[j]! >> BigInt(j - 1 - i)) & 1n) lostDown++;
+        else lostUp++;
+        break;
+      }
+    }
+  }
+  const lagSorted = Array.from(t.lag.subarray(0, n)).sort((a, b) => a - b);
+  const q = (p: number) => (lagSorted.length ? lagSorted[Math.min(lagSorted.length - 1, Math.ceil(p * lagSorted.length) - 1)]! / 1e9 : 0);
+  const packets: PacketTrain = {
+    sent, received: rtts.length, rtts, seqs, lost,
+    late: t.late, duplicated: t.duplicated, reordered: t.reordered, invalid: t.invalid, lossBurstMax: burstMax,
+  };
+  if (t.job.proto === 'echo') {
+    packets.lostUpstream = lostUp;
+    packets.lostDownstream = lostDown;
+    const minUp = Math.min(...ups);
+    const minDown = Math.min(...downs);
+    packets.upstreamDelays = ups.map((u) => (u - minUp) / 1e9);
+    packets.downstreamDelays = downs.map((d) => (d - minDown) / 1e9);
+  }
+  const addr = safeAddress(t.sock);
+  return {
+    id: t.job.id, packets,
+    sendLag: { count: n, p50: q(0.5), p99: q(0.99), max: q(1) },
+    refused: t.refused, socketErrors: t.socketErrors, errorResponses: t.errorResponses,
+    ...(t.mapped ? { mapped: t.mapped, mappedChanged: t.mappedChanged } : {}),
+    ...(addr ? { local: addr } : {}),
+    ...(stoppedBy ? { stoppedBy } : {}),
+    ...(t.job.proto === 'echo' ? { reflectorReceived: t.reflectorReceived } : {}),
+  };
+}
+
+function safeAddress(s: dgram.Socket): { address: string; port: number } | undefined {
+  try {
+    const a = s.address();
+    return { address: a.address, port: a.port };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,27 @@
+// udp-echo: a stream of signed, sequenced packets to a slaprobe reflector (src/reflector/),
+// by default 50 packets/s of 172 bytes, the cadence and size of an audio stream. The reflector
+// stamps its receive and send times (its hold time is taken out of the RTT) and acknowledges
+// the last 64 sequence numbers it received, so a lost packet is known to be lost upstream or
+// downstream. Sent and timed in the packet worker (src/probes/train/worker.ts).
+import { runTrain, resolveHost } from './train/index.ts';
+import { reasonForCode, trainResult } from './train/result.ts';
+import { fail, type ProbeFn } from './types.ts';
+
+export const udpEchoProbe: ProbeFn = async (target, signal) => {
+  if (target.kind !== 'udp-echo') return fail('error', `udp-echo probe given a ${target.kind} target`);
+  let addr: { address: string; family: 4 | 6 };
+  try {
+    addr = await resolveHost(target.host, target.ip_protocol);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return fail(reasonForCode(code), `cannot resolve ${target.host}`, { code });
+  }
+  const report = await runTrain({
+    proto: 'echo', host: addr.address, port: target.port, family: addr.family,
+    packets: target.packets, spacingMs: target.spacing, packetTimeoutMs: target.packet_timeout,
+    // A media stream does not wait for answers; the timeout alone bounds what is in flight.
+    maxOutstanding: target.packets,
+    key: target.key, keyId: target.key_id, size: target.size,
+  }, signal);
+  return trainResult(report, { remote: `${addr.address}:${target.port}`, key_id: target.key_id });
+};

@@ -1,0 +1,116 @@
+// The udp-echo wire format, shared by the probe (src/probes/udp-echo.ts) and the reflector.
+// Request and reply have the same layout and the same length: the reflector fills its own
+// fields in place and signs again, so a reply is never larger than its request (no
+// amplification). All integers big-endian.
+//
+//   0  magic "SLPE"            4
+//   4  version = 1             1
+//   5  type: 1 request, 2 reply 1
+//   6  key id length k (1-32)  1
+//   7  reserved, 0             1
+//   8  session id              8   random per train; replay window is per (key id, session)
+//  16  sequence number         4
+//  20  sender unix seconds     4   wall clock; the reflector rejects packets > 300 s off
+//  24  sender send time        8   sender's monotonic clock, ns (echoed untouched)
+//  32  reflector receive time  8   reflector's monotonic clock, ns (0 in a request)
+//  40  reflector send time     8   reflector's monotonic clock, ns (0 in a request)
+//  48  reflector received      4   distinct packets of this session received so far
+//  52  reserved, 0             4
+//  56  ack vector              8   bit i set: the reflector had received seq - 1 - i
+//  64  key id                  k
+//  64+k padding, zero          to length - 16
+//  len-16 HMAC-SHA256 over bytes [0, len - 16), first 16 bytes
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const ECHO_MAGIC = 0x534c5045;
+export const ECHO_VERSION = 1;
+export const TYPE_REQUEST = 1;
+export const TYPE_REPLY = 2;
+export const FIXED_BYTES = 64;
+export const MAC_BYTES = 16;
+export const MAX_KEY_ID_BYTES = 32;
+/** Smallest packet that holds the longest key id: the config's lower bound for udp-echo size. */
+export const MIN_PACKET_BYTES = FIXED_BYTES + MAX_KEY_ID_BYTES + MAC_BYTES;
+/** Wall-clock tolerance between sender and reflector, seconds. */
+export const MAX_CLOCK_SKEW_S = 300;
+
+export interface EchoHeader {
+  type: number;
+  keyId: string;
+  session: Buffer;
+  seq: number;
+  wallSeconds: number;
+  sendNs: bigint;
+  reflRxNs: bigint;
+  reflTxNs: bigint;
+  reflReceived: number;
+  ackVector: bigint;
+}
+
+export type EchoInvalid = 'malformed' | 'bad_mac' | 'unknown_key';
+
+export function minPacketBytes(keyId: string): number {
+  return FIXED_BYTES + Buffer.byteLength(keyId) + MAC_BYTES;
+}
+
+export function mac(key: string | Buffer, body: Buffer): Buffer {
+  return createHmac('sha256', key).update(body).digest().subarray(0, MAC_BYTES);
+}
+
+/** A signed request of `size` bytes (at least minPacketBytes(keyId)). */
+export function encodeRequest(key: string, h: { keyId: string; session: Buffer; seq: number; wallSeconds: number; sendNs: bigint }, size: number): Buffer {
+  const kid = Buffer.from(h.keyId);
+  const buf = Buffer.alloc(Math.max(size, FIXED_BYTES + kid.length + MAC_BYTES));
+  buf.writeUInt32BE(ECHO_MAGIC, 0);
+  buf[4] = ECHO_VERSION;
+  buf[5] = TYPE_REQUEST;
+  buf[6] = kid.length;
+  h.session.copy(buf, 8, 0, 8);
+  buf.writeUInt32BE(h.seq >>> 0, 16);
+  buf.writeUInt32BE(h.wallSeconds >>> 0, 20);
+  buf.writeBigUInt64BE(h.sendNs, 24);
+  kid.copy(buf, FIXED_BYTES);
+  sign(key, buf);
+  return buf;
+}
+
+export function sign(key: string | Buffer, buf: Buffer): void {
+  mac(key, buf.subarray(0, buf.length - MAC_BYTES)).copy(buf, buf.length - MAC_BYTES);
+}
+
+/** Header fields without checking the MAC (the key id says which key to check it with). */
+export function parseHeader(buf: Buffer): EchoHeader | undefined {
+  if (buf.length < FIXED_BYTES + 1 + MAC_BYTES) return undefined;
+  if (buf.readUInt32BE(0) !== ECHO_MAGIC || buf[4] !== ECHO_VERSION) return undefined;
+  const type = buf[5]!;
+  const k = buf[6]!;
+  if ((type !== TYPE_REQUEST && type !== TYPE_REPLY) || k < 1 || k > MAX_KEY_ID_BYTES) return undefined;
+  if (FIXED_BYTES + k + MAC_BYTES > buf.length) return undefined;
+  return {
+    type,
+    keyId: buf.toString('latin1', FIXED_BYTES, FIXED_BYTES + k),
+    session: buf.subarray(8, 16),
+    seq: buf.readUInt32BE(16),
+    wallSeconds: buf.readUInt32BE(20),
+    sendNs: buf.readBigUInt64BE(24),
+    reflRxNs: buf.readBigUInt64BE(32),
+    reflTxNs: buf.readBigUInt64BE(40),
+    reflReceived: buf.readUInt32BE(48),
+    ackVector: buf.readBigUInt64BE(56),
+  };
+}
+
+export function macValid(key: string | Buffer, buf: Buffer): boolean {
+  const want = mac(key, buf.subarray(0, buf.length - MAC_BYTES));
+  return timingSafeEqual(want, buf.subarray(buf.length - MAC_BYTES));
+}
+
+/** Turn a verified request into its reply, in place, and sign it. */
+export function fillReply(key: string | Buffer, buf: Buffer, r: { rxNs: bigint; txNs: bigint; received: number; ackVector: bigint }): void {
+  buf[5] = TYPE_REPLY;
+  buf.writeBigUInt64BE(r.rxNs, 32);
+  buf.writeBigUInt64BE(r.txNs, 40);
+  buf.writeUInt32BE(r.received >>> 0, 48);
+  buf.writeBigUInt64BE(BigInt.asUintN(64, r.ackVector), 56);
+  sign(key, buf);
+}
