@@ -1,0 +1,129 @@
+// The long-running agent: config -> scheduler -> runner -> sinks, plus the HTTP server.
+// Reload (SIGHUP or POST /-/reload) validates the new file first; a bad one is logged and
+// the running config keeps working; a good one swaps targets, and the series of targets
+// that stayed keep their counters.
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfigFile } from './config/load.ts';
+import type { Config } from './config/types.ts';
+import { type Logger, createLogger } from './log.ts';
+import { type Metrics, createMetrics } from './metrics.ts';
+import { PROBE_KINDS } from './probes/types.ts';
+import { createRunner } from './runner.ts';
+import { type Scheduler, createScheduler } from './scheduler.ts';
+import { createAgentServer, listen } from './server.ts';
+import { createLogSink } from './sinks/log.ts';
+import { createMetricsSink } from './sinks/metrics.ts';
+import type { Sink } from './sinks/types.ts';
+import { VERSION } from './version.ts';
+
+export interface AgentOptions {
+  configFile: string;
+  /** Overrides of agent.* from the command line. */
+  listen?: string;
+  dataDir?: string;
+  logger?: Logger;
+}
+
+export interface Agent {
+  config(): Config;
+  address(): AddressInfo;
+  metrics: Metrics;
+  reload(): Promise<{ ok: boolean; messages: string[] }>;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Loads the config (throws ConfigError), starts probing and serving. */
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const load = (): Config => {
+    const c = loadConfigFile(opts.configFile);
+    if (!opts.listen && !opts.dataDir) return c;
+    return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
+  };
+  let config = load();
+  const log = opts.logger ?? createLogger(config.agent.log_level);
+  const metrics = createMetrics({ region: config.agent.region, version: VERSION });
+  mkdirSync(config.agent.data_dir, { recursive: true });
+
+  const metricsSink = createMetricsSink(metrics);
+  const logSink = createLogSink(log);
+  const sinks: Sink[] = [metricsSink, logSink];
+  const stopCtl = new AbortController();
+  const run = createRunner({ sinks: () => sinks, log, signal: stopCtl.signal });
+  const scheduler: Scheduler = createScheduler({
+    run,
+    concurrency: config.agent.concurrency,
+    onSkip: (t) => metrics.runsSkipped.inc({ target: t.name }),
+    onLateness: (s) => metrics.schedulerLateness.observe(s),
+  });
+
+  const applied = (c: Config) => {
+    for (const k of PROBE_KINDS) metrics.targets.set({ kind: k }, c.targets.filter((t) => t.kind === k).length);
+    metrics.configReloadSuccess.set(1);
+    metrics.configReloadTimestamp.set(Date.now() / 1000);
+    log.info({ config: c.source, targets: c.targets.length, services: c.services.length, region: c.agent.region }, 'config loaded');
+  };
+
+  let firstRoundDone = false;
+  scheduler.set(config.targets);
+  applied(config);
+  void scheduler.firstRound().then(() => { firstRoundDone = true; });
+
+  let reloading: Promise<{ ok: boolean; messages: string[] }> | undefined;
+  const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
+    let next: Config;
+    try {
+      next = load();
+    } catch (e) {
+      const messages = e instanceof ConfigError ? e.messages : [String(e)];
+      metrics.configReloadSuccess.set(0);
+      log.error({ config: opts.configFile, errors: messages }, 'config reload rejected; the running config is unchanged');
+      return { ok: false, messages };
+    }
+    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency'] as const).filter((k) => next.agent[k] !== config.agent[k]);
+    if (restartOnly.length > 0) log.warn({ keys: restartOnly.map((k) => `agent.${k}`) }, 'these settings change only on restart; the rest of the new config is applied');
+    const gone = config.targets.filter((t) => !next.targets.some((n) => n.name === t.name));
+    config = next;
+    scheduler.set(config.targets);
+    for (const t of gone) {
+      metricsSink.forget(t.name);
+      logSink.forget(t.name);
+    }
+    applied(config);
+    return { ok: true, messages: [] };
+  };
+  const serialReload = () => {
+    reloading ??= reload().finally(() => { reloading = undefined; });
+    return reloading;
+  };
+
+  const server = createAgentServer({ registry: () => metrics.registry, ready: () => firstRoundDone, reload: serialReload });
+  let address: AddressInfo;
+  try {
+    address = await listen(server, config.agent.listen);
+  } catch (e) {
+    await scheduler.stop();
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([`${opts.configFile}: agent.listen: cannot listen on ${config.agent.listen} (${code}); ${code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen HOST:PORT' : 'check the address'}`]);
+  }
+  log.info({ listen: `${address.address}:${address.port}`, version: VERSION, node: process.version }, 'slaprobe agent started');
+
+  return {
+    config: () => config,
+    address: () => address,
+    metrics,
+    reload: serialReload,
+    ready: () => firstRoundDone,
+    async stop() {
+      stopCtl.abort();
+      await scheduler.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      log.info('slaprobe agent stopped');
+      log.flush();
+    },
+  };
+}

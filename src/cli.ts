@@ -1,0 +1,178 @@
+// The slaprobe command line. Exit codes: 0 success; 1 the thing checked failed (a probe
+// failed, the agent stopped on an error); 2 bad usage or a bad config (nothing started).
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { startAgent } from './agent.ts';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from './config/load.ts';
+import { formatMs } from './config/check.ts';
+import { findPing } from './probes/icmp.ts';
+import { VERSION } from './version.ts';
+import { probeCommand } from './cli/probe.ts';
+
+const MAIN_HELP = `slaprobe ${VERSION}: synthetic uptime and network-quality probes for conferencing SLAs
+
+Usage:
+  slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+  slaprobe check-config FILE
+  slaprobe probe KIND TARGET [options]      KIND: http | tcp | icmp | stun | udp-echo
+  slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P] [--format F] ...
+  slaprobe exclude --service S --from TIME --to TIME --reason TEXT ...
+  slaprobe version
+
+Run "slaprobe COMMAND --help" for a command's options.
+Exit codes: 0 ok; 1 failed (probe failed, SLA missed, runtime error); 2 bad usage or config.
+`;
+
+const RUN_HELP = `Usage: slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+
+Runs the agent: probes every target on its schedule and serves /metrics, /healthz, /readyz
+and POST /-/reload on agent.listen. SIGHUP reloads the config; SIGTERM/SIGINT stop cleanly.
+
+  -c, --config FILE      YAML config (default: the embedded config/default.yaml, loopback only)
+  -l, --listen HOST:PORT overrides agent.listen
+  -d, --data-dir DIR     overrides agent.data_dir
+  -h, --help
+`;
+
+const CHECK_HELP = `Usage: slaprobe check-config FILE
+
+Validates FILE as slaprobe would load it and prints a summary of its targets and services.
+When ICMP targets exist, also checks that the system ping can run. Exit 0 valid, 2 invalid.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run':
+      return runCommand(rest);
+    case 'check-config':
+      return checkConfigCommand(rest);
+    case 'probe':
+      return probeCommand(rest);
+    case 'report':
+      return (await import('./cli/report.ts')).reportCommand(rest);
+    case 'exclude':
+      return (await import('./cli/exclude.ts')).excludeCommand(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(`slaprobe ${VERSION} (node ${process.version})\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(MAIN_HELP);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`slaprobe: unknown command "${cmd}"\n\n${MAIN_HELP}`);
+      return 2;
+  }
+}
+
+export type Parsed = { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+
+/** parseArgs with --help and a usage message on a bad flag: 'help' = printed, undefined = bad usage. */
+export function parse(args: string[], options: ParseArgsOptionsConfig, help: string, positionals = false): Parsed | 'help' | undefined {
+  try {
+    const r = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
+    if (r.values['help']) {
+      process.stdout.write(help);
+      return 'help';
+    }
+    return r as Parsed;
+  } catch (e) {
+    process.stderr.write(`slaprobe: ${(e as Error).message}\n\n${help}`);
+    return undefined;
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const r = parse(args, {
+    config: { type: 'string', short: 'c' },
+    listen: { type: 'string', short: 'l' },
+    'data-dir': { type: 'string', short: 'd' },
+  }, RUN_HELP);
+  if (r === 'help') return 0;
+  if (!r) return 2;
+  const v = r.values as { config?: string; listen?: string; 'data-dir'?: string };
+  let agent;
+  try {
+    agent = await startAgent({
+      configFile: v.config ?? EMBEDDED_DEFAULT,
+      ...(v.listen ? { listen: v.listen } : {}),
+      ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`slaprobe: config rejected, nothing started:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`slaprobe: ${sig}, stopping\n`);
+      agent.stop().then(() => resolve(0), () => resolve(1));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => { void agent.reload(); });
+  });
+}
+
+async function checkConfigCommand(args: string[]): Promise<number> {
+  const r = parse(args, {}, CHECK_HELP, true);
+  if (r === 'help') return 0;
+  if (!r) return 2;
+  const file = r.positionals[0];
+  if (!file || r.positionals.length > 1) {
+    process.stderr.write(`slaprobe check-config: give exactly one config file\n\n${CHECK_HELP}`);
+    return 2;
+  }
+  let cfg;
+  try {
+    cfg = loadConfigFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.messages.join('\n')}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const out: string[] = [`${file}: valid`, `  agent: region=${cfg.agent.region} listen=${cfg.agent.listen} data_dir=${cfg.agent.data_dir}`];
+  for (const t of cfg.targets) out.push(`  target ${t.name}: ${t.kind} every ${formatMs(t.interval)}, timeout ${formatMs(t.timeout)}`);
+  for (const s of cfg.services) out.push(`  service ${s.name}: ${s.targets.join(', ')} (rule ${s.rule.type === 'at_least' ? `at_least ${s.rule.k}` : s.rule.type})`);
+  if (cfg.reflector) out.push(`  reflector on ${cfg.reflector.listen} (${Object.keys(cfg.reflector.keys).length} keys)`);
+  let code = 0;
+  if (cfg.targets.some((t) => t.kind === 'icmp')) {
+    const ping = findPing();
+    if (!ping) {
+      out.push('  ping: NOT FOUND on PATH; icmp targets will fail with reason ping_unavailable. Install iputils-ping.');
+      code = 2;
+    } else {
+      const { icmpProbe } = await import('./probes/icmp.ts');
+      const res = await icmpProbe({ name: 'check', kind: 'icmp', address: '127.0.0.1', host: '127.0.0.1', packets: 1, spacing: 200, size: 56, ip_protocol: 'ip4', interval: 10_000, timeout: 2_000, labels: {} }, AbortSignal.timeout(3_000));
+      if (res.success) out.push(`  ping: ${ping} works (echo to 127.0.0.1 answered)`);
+      else {
+        out.push(`  ping: ${ping} does not work: ${res.reason} (${res.detail}); as non-root it needs cap_net_raw or net.ipv4.ping_group_range (see README)`);
+        code = 2;
+      }
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return code;
+}
+
+// Run when executed directly (bin/slaprobe.js or node src/cli.ts), not when imported by tests.
+const invoked = process.argv[1] ?? '';
+if (/(?:^|[/\\])(?:cli\.(?:ts|js)|slaprobe(?:\.js)?)$/.test(invoked)) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      process.stderr.write(`slaprobe: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

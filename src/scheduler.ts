@@ -1,0 +1,156 @@
+// One scheduler for every target (the cloudprober shape). Each target's runs are due at
+// anchor + offset + n x interval: the anchor is the interval's boundary on the wall clock,
+// the offset a stable hash of the target's name, so first runs spread over the interval
+// (no thundering herd), restarts keep the same phase, and lateness never accumulates.
+// A run still going when the next is due makes that one skipped and counted. Concurrency
+// over all targets is bounded by p-limit; lateness (due -> actually started, including the
+// wait for a free slot) is reported so the agent's delays are never taken for the network's.
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Target } from './config/types.ts';
+
+export interface SchedulerDeps {
+  /** Runs one probe of the target; resolves when it is done (never rejects). */
+  run(target: Target, dueAt: number, startedAt: number): Promise<void>;
+  onSkip(target: Target, dueAt: number): void;
+  onLateness(seconds: number): void;
+  concurrency: number;
+  /** Wall clock in ms with sub-ms precision. */
+  now?: () => number;
+}
+
+export interface Scheduler {
+  /** Replaces the set of targets. Targets whose config is unchanged keep their timers. */
+  set(targets: readonly Target[]): void;
+  /** Resolves once every target has completed (or skipped) its first run. */
+  firstRound(): Promise<void>;
+  stop(): Promise<void>;
+  /** For tests and the CLI: the due time of a target's next run. */
+  nextDue(name: string): number | undefined;
+}
+
+export const wallClock = (): number => performance.timeOrigin + performance.now();
+
+/** Stable offset in [0, interval): FNV-1a of the name. */
+export function offsetFor(name: string, interval: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % interval;
+}
+
+/** The first due time at or after `now` for a schedule of (interval, offset). */
+export function firstDue(now: number, interval: number, offset: number): number {
+  const anchor = Math.floor(now / interval) * interval + offset;
+  return anchor >= now ? anchor : anchor + interval;
+}
+
+interface Entry {
+  target: Target;
+  key: string;
+  next: number;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  firstDone: boolean;
+}
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const now = deps.now ?? wallClock;
+  const limit: LimitFunction = pLimit(deps.concurrency);
+  const entries = new Map<string, Entry>();
+  let stopped = false;
+  let firstWaiters: (() => void)[] = [];
+
+  const checkFirst = () => {
+    if ([...entries.values()].every((e) => e.firstDone)) {
+      const w = firstWaiters;
+      firstWaiters = [];
+      w.forEach((f) => f());
+    }
+  };
+
+  const arm = (e: Entry) => {
+    if (stopped) return;
+    const delay = Math.max(0, e.next - now());
+    e.timer = setTimeout(() => fire(e), delay);
+  };
+
+  const fire = (e: Entry) => {
+    if (stopped || entries.get(e.target.name) !== e) return;
+    const dueAt = e.next;
+    // The n-th run is due at anchor + n x interval, whatever happened to run n-1; if the
+    // process was suspended past several due times, those runs are skipped, not bunched.
+    const t = now();
+    e.next = dueAt + e.target.interval;
+    while (e.next <= t) {
+      e.next += e.target.interval;
+      deps.onSkip(e.target, e.next);
+    }
+    arm(e);
+    if (e.running) {
+      deps.onSkip(e.target, dueAt);
+      return;
+    }
+    const p = limit(async () => {
+      if (stopped) return;
+      const startedAt = now();
+      deps.onLateness(Math.max(0, startedAt - dueAt) / 1000);
+      await deps.run(e.target, dueAt, startedAt);
+    }).catch(() => undefined).finally(() => {
+      e.running = undefined;
+      if (!e.firstDone) {
+        e.firstDone = true;
+        checkFirst();
+      }
+    });
+    e.running = p;
+  };
+
+  return {
+    set(targets) {
+      const keep = new Set<string>();
+      for (const target of targets) {
+        keep.add(target.name);
+        const key = configKey(target);
+        const old = entries.get(target.name);
+        if (old && old.key === key) {
+          old.target = target;
+          continue;
+        }
+        if (old?.timer) clearTimeout(old.timer);
+        const e: Entry = { target, key, next: firstDue(now(), target.interval, offsetFor(target.name, target.interval)), firstDone: old?.firstDone ?? false };
+        entries.set(target.name, e);
+        arm(e);
+      }
+      for (const [name, e] of entries) {
+        if (!keep.has(name)) {
+          if (e.timer) clearTimeout(e.timer);
+          entries.delete(name);
+        }
+      }
+      checkFirst();
+    },
+    firstRound() {
+      if ([...entries.values()].every((e) => e.firstDone)) return Promise.resolve();
+      return new Promise((resolve) => firstWaiters.push(resolve));
+    },
+    async stop() {
+      stopped = true;
+      for (const e of entries.values()) if (e.timer) clearTimeout(e.timer);
+      // Queued runs see `stopped` and return at once; clearQueue would leave them pending.
+      await Promise.all([...entries.values()].map((e) => e.running));
+      const w = firstWaiters;
+      firstWaiters = [];
+      w.forEach((f) => f());
+    },
+    nextDue(name) {
+      return entries.get(name)?.next;
+    },
+  };
+}
+
+/** Two configs of a target with the same key schedule and probe the same way. */
+function configKey(t: Target): string {
+  return JSON.stringify(t, (_k, v: unknown) => (v instanceof RegExp ? v.source : v));
+}

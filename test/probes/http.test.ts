@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpTarget } from '../../src/config/types.ts';
+import { httpProbe } from '../../src/probes/http.ts';
+import { makePki, type TestPki } from '../support/certs.ts';
+import { type Running, closedPort, http10Server, httpServer, httpsServer, tcpServer } from '../support/servers.ts';
+import { makeTarget } from '../support/targets.ts';
+
+const probe = (raw: Record<string, unknown>, timeoutMs = 5000) => {
+  const t = makeTarget<HttpTarget>({ kind: 'http', timeout: `${timeoutMs}ms`, ...raw });
+  return httpProbe(t, AbortSignal.timeout(t.timeout));
+};
+
+let pki: TestPki;
+let plain: Running;
+let tls: Running;
+let expired: Running;
+let selfSigned: Running;
+let mtls: Running;
+
+beforeAll(async () => {
+  pki = makePki();
+  plain = await httpServer();
+  tls = await httpsServer(pki.valid.cert, pki.valid.key);
+  expired = await httpsServer(pki.expired.cert, pki.expired.key);
+  selfSigned = await httpsServer(pki.selfSigned.cert, pki.selfSigned.key);
+  mtls = await httpsServer(pki.valid.cert, pki.valid.key, { requestCert: true, ca: pki.ca });
+});
+afterAll(async () => {
+  await Promise.all([plain, tls, expired, selfSigned, mtls].map((s) => s?.close()));
+});
+
+describe('http probe against real loopback servers', () => {
+  it('succeeds on 200 and measures every phase', async () => {
+    const r = await probe({ url: `${plain.url}/ok`, must_match: ['all good'] });
+    expect(r.success).toBe(true);
+    expect(r.http?.status).toBe(200);
+    expect(r.http?.bodyBytes).toBe('ok all good\n'.length);
+    for (const ph of ['dns', 'connect', 'ttfb', 'transfer'] as const) {
+      expect(r.phases?.[ph]).toBeGreaterThanOrEqual(0);
+      expect(r.phases?.[ph]).toBeLessThan(5);
+    }
+    expect(r.phases?.tls).toBeUndefined();
+  });
+
+  it.each([
+    ['status not expected', { url: '/status/503' }, 'status'],
+    ['status listed as valid', { url: '/status/503', valid_status_codes: [503] }, undefined],
+    ['must_match fails', { url: '/ok', must_match: ['^nope'] }, 'body_mismatch'],
+    ['must_not_match hits', { url: '/ok', must_not_match: ['good'] }, 'body_mismatch'],
+    ['redirect chain within limit', { url: '/chain/3', max_redirects: 3 }, undefined],
+    ['redirect chain over limit', { url: '/chain/3', max_redirects: 2 }, 'redirects'],
+    ['redirect loop', { url: '/loop' }, 'redirects'],
+    ['redirect not followed: 302 is not 2xx', { url: '/chain/1', follow_redirects: false }, 'status'],
+    ['1 GB body over max_body_bytes', { url: '/big', max_body_bytes: 1_000_000 }, 'too_large'],
+  ])('%s', async (_name, raw, reason) => {
+    const r = await probe({ ...raw, url: `${plain.url}${raw.url}` });
+    expect(r.reason).toBe(reason);
+    expect(r.success).toBe(reason === undefined);
+  });
+
+  it('counts redirects it followed', async () => {
+    const r = await probe({ url: `${plain.url}/chain/2` });
+    expect(r.success).toBe(true);
+    expect(r.http?.redirects).toBe(2);
+  });
+
+  it('sends method, headers and body', async () => {
+    const r = await probe({ url: `${plain.url}/headers`, headers: { 'X-Probe': 'abc' }, must_match: ['"x-probe":"abc"'] });
+    expect(r.success).toBe(true);
+    const m = await probe({ url: `${plain.url}/echo-method`, method: 'POST', body: 'x', must_match: ['^POST'] });
+    expect(m.success).toBe(true);
+  });
+
+  it('connection refused is "refused" with code ECONNREFUSED', async () => {
+    const r = await probe({ url: `http://127.0.0.1:${await closedPort()}/` });
+    expect(r).toMatchObject({ success: false, reason: 'refused', code: 'ECONNREFUSED' });
+  });
+
+  it('NXDOMAIN is "dns"', async () => {
+    // .invalid is reserved (RFC 6761): the resolver answers NXDOMAIN without any traffic.
+    const r = await probe({ url: 'http://nonexistent.invalid/' });
+    expect(r.success).toBe(false);
+    expect(r.reason).toBe('dns');
+  });
+
+  it('a server that accepts and never answers is "timeout"', async () => {
+    const r = await probe({ url: `${plain.url}/hang` }, 400);
+    expect(r).toMatchObject({ success: false, reason: 'timeout' });
+  });
+
+  it('headers then a stalled body is "timeout", with ttfb measured', async () => {
+    const r = await probe({ url: `${plain.url}/stall-body` }, 400);
+    expect(r).toMatchObject({ success: false, reason: 'timeout' });
+    expect(r.http?.status).toBe(200);
+    expect(r.phases?.ttfb).toBeGreaterThan(0);
+  });
+
+  it('a TCP server that never speaks is "timeout"', async () => {
+    const silent = await tcpServer(() => undefined);
+    try {
+      const r = await probe({ url: `http://127.0.0.1:${silent.port}/` }, 300);
+      expect(r.reason).toBe('timeout');
+    } finally { await silent.close(); }
+  });
+
+  it('a peer that answers garbage is "protocol"', async () => {
+    const junk = await tcpServer((s) => s.once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\nnot http at all\r\n\r\n')));
+    try {
+      const r = await probe({ url: `http://127.0.0.1:${junk.port}/` });
+      expect(r.reason).toBe('protocol');
+      expect(r.code).toMatch(/^(HPE_|UND_ERR_HTTP_PARSER)/);
+    } finally { await junk.close(); }
+  });
+
+  it('reads a close-delimited HTTP/1.0 body', async () => {
+    const s = await http10Server('hello from 1.0');
+    try {
+      const r = await probe({ url: `${s.url.replace('tcp', 'http')}/`, must_match: ['from 1\\.0$'] });
+      expect(r.success).toBe(true);
+      expect(r.http?.bodyBytes).toBe('hello from 1.0'.length);
+    } finally { await s.close(); }
+  });
+
+  it('https with a trusted CA: tls phase, version and earliest expiry', async () => {
+    const r = await probe({ url: `${tls.url.replace('127.0.0.1', 'localhost')}/ok`, tls: { ca_file: pki.caFile } });
+    expect(r.success).toBe(true);
+    expect(r.phases?.tls).toBeGreaterThan(0);
+    expect(r.tls?.version).toMatch(/^TLSv1\.[23]$/);
+    // The chain is leaf (20 days) + CA (30 days): the earliest is the leaf's notAfter.
+    expect(r.tls?.certNotAfter).toBe(pki.valid.notAfter);
+  });
+
+  it.each([
+    ['expired certificate', () => expired, 'CERT_HAS_EXPIRED'],
+    ['self-signed certificate', () => selfSigned, 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+    ['CA not trusted (no ca_file)', () => tls, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+  ])('%s is "tls" with its OpenSSL code', async (_n, server, code) => {
+    const r = await probe({ url: `${server().url}/ok`, tls: code === 'CERT_HAS_EXPIRED' ? { ca_file: pki.caFile } : {} });
+    expect(r).toMatchObject({ success: false, reason: 'tls', code });
+  });
+
+  it('insecure_skip_verify accepts the self-signed certificate', async () => {
+    const r = await probe({ url: `${selfSigned.url}/ok`, tls: { insecure_skip_verify: true } });
+    expect(r.success).toBe(true);
+    expect(r.tls?.authorized).toBe(false);
+  });
+
+  it('server_name is checked against the certificate', async () => {
+    const r = await probe({ url: `${tls.url}/ok`, tls: { ca_file: pki.caFile, server_name: 'wrong.example' } });
+    expect(r).toMatchObject({ success: false, reason: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+
+  it('client certificate: refused without, accepted with', async () => {
+    const without = await probe({ url: `${mtls.url}/ok`, tls: { ca_file: pki.caFile } });
+    expect(without.success).toBe(false);
+    const withCert = await probe({ url: `${mtls.url}/ok`, tls: { ca_file: pki.caFile, cert_file: pki.client.certFile, key_file: pki.client.keyFile } });
+    expect(withCert.success).toBe(true);
+  });
+
+  it('IPv6 loopback', async () => {
+    const s6 = await httpServer('::1');
+    try {
+      const r = await probe({ url: `${s6.url}/ok` });
+      expect(r.success).toBe(true);
+      expect(r.http?.remoteAddress).toBe('::1');
+    } finally { await s6.close(); }
+  });
+});

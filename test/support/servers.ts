@@ -1,0 +1,76 @@
+// Real servers on 127.0.0.1, port 0, that misbehave in the ways the probes must survive.
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { type AddressInfo, type Socket, createServer as createTcp } from 'node:net';
+
+export interface Running { url: string; port: number; close(): Promise<void> }
+
+function routes(req: IncomingMessage, res: ServerResponse): void {
+  const u = new URL(req.url ?? '/', 'http://x');
+  const p = u.pathname;
+  if (p === '/ok') return void res.end('ok all good\n');
+  if (p.startsWith('/status/')) { res.statusCode = Number(p.slice(8)); return void res.end(`status ${res.statusCode}\n`); }
+  if (p === '/hang') return; // accepts the request and never answers
+  if (p === '/stall-body') { res.writeHead(200, { 'content-length': '1000' }); res.write('partial'); return; }
+  if (p === '/big') {
+    // 1 GB, produced lazily: the probe must stop reading at max_body_bytes.
+    res.writeHead(200, { 'content-length': String(1024 ** 3) });
+    const chunk = Buffer.alloc(64 * 1024, 97);
+    let sent = 0;
+    const pump = () => { while (sent < 1024 ** 3) { sent += chunk.length; if (!res.write(chunk)) return void res.once('drain', pump); } res.end(); };
+    res.on('close', () => { sent = Infinity; });
+    return pump();
+  }
+  if (p === '/loop') { res.writeHead(302, { location: '/loop' }); return void res.end(); }
+  if (p.startsWith('/chain/')) {
+    const n = Number(p.slice(7));
+    res.writeHead(n > 0 ? 302 : 200, n > 0 ? { location: `/chain/${n - 1}` } : {});
+    return void res.end(n > 0 ? '' : 'end of chain\n');
+  }
+  if (p === '/echo-method') return void res.end(`${req.method}\n`);
+  if (p === '/headers') return void res.end(JSON.stringify(req.headers));
+  if (p === '/healthz') return void res.end('ok\n');
+  res.statusCode = 404;
+  res.end('not found\n');
+}
+
+function track(server: Server | ReturnType<typeof createTcp>) {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  return () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); });
+}
+
+async function start(server: Server | ReturnType<typeof createTcp>, scheme: string, host = '127.0.0.1'): Promise<Running> {
+  const close = track(server);
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const h = host.includes(':') ? `[${host}]` : host;
+  return { url: `${scheme}://${h}:${port}`, port, close };
+}
+
+export function httpServer(host = '127.0.0.1'): Promise<Running> {
+  return start(createHttp(routes), 'http', host);
+}
+
+export function httpsServer(cert: Buffer, key: Buffer, opts: { requestCert?: boolean; ca?: Buffer } = {}): Promise<Running> {
+  return start(createHttps({ cert, key, ...(opts.requestCert ? { requestCert: true, rejectUnauthorized: true, ca: opts.ca } : {}) }, routes), 'https');
+}
+
+/** Raw TCP: `onConn` decides what happens on each connection. */
+export function tcpServer(onConn: (s: Socket) => void, host = '127.0.0.1'): Promise<Running> {
+  return start(createTcp(onConn), 'tcp', host);
+}
+
+/** An HTTP/1.0 server whose body is delimited by closing the connection (no length). */
+export function http10Server(body: string): Promise<Running> {
+  return tcpServer((s) => {
+    s.once('data', () => { s.end(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n${body}`); });
+  });
+}
+
+/** A port on 127.0.0.1 with nothing listening (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const r = await tcpServer(() => undefined);
+  await r.close();
+  return r.port;
+}
