@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import { Ctx, type Issue, type Path, pathString } from './check.ts';
+import { Ctx, type Path, pathString } from './check.ts';
 import type { Config } from './types.ts';
 import { validateConfig } from './validate.ts';
 
@@ -52,14 +52,13 @@ export function parseConfig(text: string, name: string, opts: LoadOptions & { ba
   const ctx = new Ctx();
   const raw = expandSecrets(doc.toJS({ maxAliasCount: 100 }), [], ctx, opts.env ?? process.env, opts.baseDir ?? process.cwd());
   const cfg = ctx.issues.length === 0 ? validateConfig(raw, opts.source ?? name, ctx) : undefined;
-  if (!cfg) throw new ConfigError(ctx.issues.map((i) => formatIssue(i, doc, at, name)));
+  if (!cfg) {
+    // In file order, so the messages read top to bottom like the file.
+    const located = ctx.issues.map((i) => ({ i, offset: locate(doc, i.path, i.atKey ?? false)?.range?.[0] }));
+    located.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
+    throw new ConfigError(located.map(({ i, offset }) => `${offset === undefined ? name : at(offset)}: ${pathString(i.path)}: ${i.message}`));
+  }
   return cfg;
-}
-
-function formatIssue(issue: Issue, doc: Document, at: (o: number) => string, name: string): string {
-  const node = locate(doc, issue.path, issue.atKey ?? false);
-  const where = node?.range ? at(node.range[0]) : name;
-  return `${where}: ${pathString(issue.path)}: ${issue.message}`;
 }
 
 /** The YAML node at `path` (or its key), else the nearest ancestor that exists. */

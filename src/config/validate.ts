@@ -340,7 +340,7 @@ function serviceRule(ctx: Ctx, v: unknown, p: Path, n: number): ServiceRule {
   if (isObj(v)) {
     const o = mapping(ctx, v, p, ['at_least']);
     const k = int(ctx, o?.['at_least'], [...p, 'at_least'], { min: 1 });
-    if (k !== undefined && n > 0 && k > n) ctx.add([...p, 'at_least'], `is ${k} but the service has only ${n} targets`);
+    if (k !== undefined && n > 0 && k > n) ctx.add([...p, 'at_least'], `is ${k} but the service has only ${n} target${n === 1 ? '' : 's'}`);
     return k === undefined ? { type: 'all' } : { type: 'at_least', k };
   }
   ctx.add(p, `expected "all" (down when every target is down), "any" (down when any target is down) or {at_least: K} (down when K or more are down), got ${describe(v)}`);

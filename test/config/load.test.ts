@@ -1,0 +1,117 @@
+// One fixture file per rejected config (test/config/testdata/invalid-*.yml), each paired with
+// its exact message: file:line:column, YAML path, what is wrong and how to fix it.
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import type { HttpTarget, IcmpTarget } from '../../src/config/types.ts';
+
+const dir = join(import.meta.dirname, 'testdata');
+
+const CASES: [string, string][] = [
+    ["invalid-bad-duration.yml", ":5:15: targets[0].interval: expected a duration such as \"30s\", got \"fast\"; units: ms, s, m, h, d (e.g. \"500ms\", \"1m30s\")"],
+    ["invalid-bad-name.yml", ":2:11: targets[0].name: \"my api\" is not valid: letters, digits, \"_\", \".\", \":\" and \"-\", starting with a letter or digit, at most 100 characters"],
+    ["invalid-bad-regex.yml", ":5:18: targets[0].must_match[0]: is not a valid regular expression (Invalid regular expression: /(unclosed/: Unterminated group); JavaScript RegExp syntax, e.g. \"^ok$\""],
+    ["invalid-bad-url.yml", ":4:10: targets[0].url: \"127.0.0.1/health\" is not a valid URL; write it in full, e.g. https://meet.example.com/health"],
+    ["invalid-bare-number-duration.yml", ":5:14: targets[0].timeout: expected a duration such as \"30s\", got number 5; units: ms, s, m, h, d (e.g. \"500ms\", \"1m30s\")"],
+    ["invalid-duplicate-key.yml", ":3:3: YAML syntax error: Map keys must be unique (DUPLICATE_KEY); fix the YAML at this position"],
+    ["invalid-duplicate-name.yml", ":5:11: targets[1].name: duplicate target name \"api\" (also targets[0]); target names must be unique"],
+    ["invalid-icmp-train-too-long.yml", ":7:14: targets[0].timeout: is 5000 ms but 100 packets at 1000 ms spacing need at least 100000 ms; raise timeout (and interval), or send fewer packets"],
+    ["invalid-log-level.yml", ":2:14: agent.log_level: expected one of fatal, error, warn, info, debug, trace, got \"verbose\""],
+    ["invalid-missing-env.yml", ":6:22: targets[0].headers.Authorization: environment variable SLAPROBE_TEST_UNSET_TOKEN is not set; export it before starting slaprobe, or use ${file:/path} instead"],
+    ["invalid-missing-kind.yml", ":2:5: targets[0].kind: is required: one of http, tcp, icmp, stun, udp-echo"],
+    ["invalid-missing-port.yml", ":4:14: targets[0].address: \"127.0.0.1\" has no port; write host:port, e.g. turn.example.com:3478"],
+    ["invalid-reflector-no-keys.yml", ":2:3: reflector.keys: is required: at least one key id and secret, e.g. keys: {default: ${SLAPROBE_ECHO_KEY}}; the reflector answers only authenticated packets"],
+    ["invalid-reserved-label.yml", ":6:7: targets[0].labels.region: label \"region\" is set by slaprobe itself; choose another name"],
+    ["invalid-rule-too-many.yml", ":8:22: services[0].rule.at_least: is 2 but the service has only 1 target"],
+    ["invalid-status-code-range.yml", ":5:31: targets[0].valid_status_codes[1]: must be at most 599, got 999"],
+    ["invalid-targets-not-list.yml", ":2:3: targets: expected a list, got a mapping"],
+    ["invalid-timeout-ge-interval.yml", ":6:14: targets[0].timeout: must be shorter than the interval (10s = 10000 ms), got \"10s\"; lower the timeout or raise the interval"],
+    ["invalid-tls-cert-without-key.yml", ":6:7: targets[0].tls: cert_file and key_file go together: give both for a client certificate, or neither"],
+    ["invalid-top-level-typo.yml", ":1:1: target: unknown key \"target\"; did you mean \"targets\"? Allowed here: agent, defaults, targets, services, reflector, maintenance"],
+    ["invalid-unknown-key.yml", ":5:5: targets[0].intervall: unknown key \"intervall\"; did you mean \"interval\"? Allowed here: name, kind, interval, timeout, labels, url, method, headers, body, valid_status_codes, must_match, must_not_match, max_body_bytes, follow_redirects, max_redirects, ip_protocol, tls"],
+    ["invalid-unknown-kind.yml", ":3:11: targets[0].kind: expected one of http, tcp, icmp, stun, udp-echo, got \"smtp\""],
+    ["invalid-unknown-service-target.yml", ":7:20: services[0].targets[1]: unknown target \"portal\"; a service lists names from targets[].name (known: api)"],
+    ["invalid-url-scheme.yml", ":4:10: targets[0].url: scheme \"ftp\" is not supported; use http:// or https://"],
+    ["invalid-wrong-type.yml", ":2:16: agent.concurrency: expected a whole number, got \"many\""],
+    ["invalid-yaml-syntax.yml", ":4:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ] (BAD_INDENT); fix the YAML at this position"],
+];
+
+function messagesOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.messages;
+    throw e;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config rejections', () => {
+  it.each(CASES)('%s', (file, expected) => {
+    const messages = messagesOf(() => loadConfigFile(join(dir, file), { displayName: file, env: {} }));
+    expect(messages).toEqual([`${file}${expected}`]);
+  });
+
+  it('every fixture file has a case, and every case a file', () => {
+    const files = readdirSync(dir).filter((f) => f.startsWith('invalid-')).sort();
+    expect(CASES.map(([f]) => f).sort()).toEqual(files);
+  });
+
+  it('reports every problem of a file at once', () => {
+    const m = messagesOf(() => parseConfig('agent:\n  regon: x\ntargets:\n  - name: a\n    kind: http\n    url: nope\n    interval: 1x\n', 'c.yaml'));
+    expect(m).toHaveLength(3);
+    expect(m[0]).toMatch(/^c\.yaml:2:3: agent\.regon: unknown key "regon"; did you mean "region"\?/);
+    expect(m[1]).toMatch(/^c\.yaml:6:10: targets\[0\]\.url: /);
+    expect(m[2]).toMatch(/^c\.yaml:7:15: targets\[0\]\.interval: /);
+  });
+
+  it('a missing file says so and how to fix it', () => {
+    expect(messagesOf(() => loadConfigFile('/nonexistent/slaprobe.yaml'))).toEqual([
+      '/nonexistent/slaprobe.yaml: cannot read config (no such file); pass an existing YAML file with --config, e.g. --config config/default.yaml',
+    ]);
+  });
+});
+
+describe('config acceptance', () => {
+  it('the embedded default probes loopback only', () => {
+    const c = loadConfigFile(EMBEDDED_DEFAULT);
+    expect(c.targets.map((t) => t.kind).sort()).toEqual(['http', 'icmp', 'tcp']);
+    for (const t of c.targets) {
+      const host = t.kind === 'http' ? new URL(t.url).hostname : t.host;
+      expect(host).toMatch(/^(127\.\d+\.\d+\.\d+|\[?::1\]?|localhost)$/);
+    }
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.targets[0])).toBe(true);
+  });
+
+  it('config/example.yaml (every option) is valid', () => {
+    const c = loadConfigFile(join(import.meta.dirname, '../../config/example.yaml'), { env: { SLAPROBE_API_TOKEN: 't0ken', SLAPROBE_ECHO_KEY: '0123456789abcdef0123' } });
+    expect(c.targets.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(c.targets.map((t) => t.kind))).toEqual(new Set(['http', 'tcp', 'icmp', 'stun', 'udp-echo']));
+  });
+
+  it('fills defaults and converts durations to milliseconds', () => {
+    const c = parseConfig('defaults:\n  interval: 1m\ntargets:\n  - {name: gw, kind: icmp, address: 127.0.0.1}\n  - {name: api, kind: http, url: "http://127.0.0.1/", interval: 1m30s, timeout: 2.5s}\n', 'x');
+    const gw = c.targets[0] as IcmpTarget;
+    expect([gw.interval, gw.timeout, gw.packets, gw.spacing, gw.size]).toEqual([60_000, 5_000, 10, 200, 56]);
+    expect(gw.quality).toEqual({ loss: 0.0005, jitter_ms: 50, latency_ms: 150, latency_mode: 'rtt', windows: [900_000, 3_600_000], confidence: 0.95 });
+    const api = c.targets[1] as HttpTarget;
+    expect([api.interval, api.timeout, api.method, api.max_redirects, api.follow_redirects]).toEqual([90_000, 2_500, 'GET', 10, true]);
+    expect(c.agent).toEqual({ region: 'local', listen: '127.0.0.1:9917', data_dir: './data', log_level: 'info', concurrency: 64 });
+  });
+
+  it('expands ${ENV} and ${file:...} secrets, and $${ stays literal', () => {
+    const d = mkdtempSync(join(tmpdir(), 'slaprobe-cfg-'));
+    writeFileSync(join(d, 'token'), 's3cret-from-file\n');
+    writeFileSync(join(d, 'c.yaml'), 'targets:\n  - name: api\n    kind: http\n    url: http://127.0.0.1/\n    headers:\n      Authorization: "Bearer ${API_TOKEN}"\n      X-File: "${file:token}"\n      X-Literal: "$${NOT_EXPANDED}"\n');
+    const c = loadConfigFile(join(d, 'c.yaml'), { env: { API_TOKEN: 'abc123' } });
+    expect((c.targets[0] as HttpTarget).headers).toEqual({ Authorization: 'Bearer abc123', 'X-File': 's3cret-from-file', 'X-Literal': '${NOT_EXPANDED}' });
+  });
+
+  it('normalises IPv6 addresses with a default port', () => {
+    const c = parseConfig('targets:\n  - {name: s, kind: stun, address: "::1"}\n  - {name: t, kind: stun, address: "[::1]:3479"}\n', 'x');
+    expect(c.targets.map((t) => ('address' in t ? t.address : ''))).toEqual(['[::1]:3478', '[::1]:3479']);
+  });
+});
