@@ -2,19 +2,14 @@
 // jitter: the media path) or over TCP/TLS (reachability and RTT of TURN-over-TCP/443).
 // The packets are sent and timed in the packet worker (src/probes/train/worker.ts).
 import { isIP } from 'node:net';
-import { runTrain, resolveHost } from './train/index.ts';
-import { reasonForCode, trainResult } from './train/result.ts';
+import { resolveTarget, runTrain } from './train/index.ts';
+import { trainResult } from './train/result.ts';
 import { fail, type ProbeFn } from './types.ts';
 
 export const stunProbe: ProbeFn = async (target, signal) => {
   if (target.kind !== 'stun') return fail('error', `stun probe given a ${target.kind} target`);
-  let addr: { address: string; family: 4 | 6 };
-  try {
-    addr = await resolveHost(target.host, target.ip_protocol);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    return fail(reasonForCode(code), `cannot resolve ${target.host}`, { code });
-  }
+  const addr = await resolveTarget(target.host, target.ip_protocol);
+  if (!('address' in addr)) return addr;
   const common = {
     host: addr.address, port: target.port, family: addr.family,
     packets: target.packets, spacingMs: target.spacing, packetTimeoutMs: target.packet_timeout,

@@ -3,19 +3,14 @@
 // stamps its receive and send times (its hold time is taken out of the RTT) and acknowledges
 // the last 64 sequence numbers it received, so a lost packet is known to be lost upstream or
 // downstream. Sent and timed in the packet worker (src/probes/train/worker.ts).
-import { runTrain, resolveHost } from './train/index.ts';
-import { reasonForCode, trainResult } from './train/result.ts';
+import { resolveTarget, runTrain } from './train/index.ts';
+import { trainResult } from './train/result.ts';
 import { fail, type ProbeFn } from './types.ts';
 
 export const udpEchoProbe: ProbeFn = async (target, signal) => {
   if (target.kind !== 'udp-echo') return fail('error', `udp-echo probe given a ${target.kind} target`);
-  let addr: { address: string; family: 4 | 6 };
-  try {
-    addr = await resolveHost(target.host, target.ip_protocol);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    return fail(reasonForCode(code), `cannot resolve ${target.host}`, { code });
-  }
+  const addr = await resolveTarget(target.host, target.ip_protocol);
+  if (!('address' in addr)) return addr;
   const report = await runTrain({
     proto: 'echo', host: addr.address, port: target.port, family: addr.family,
     packets: target.packets, spacingMs: target.spacing, packetTimeoutMs: target.packet_timeout,

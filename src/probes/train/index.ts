@@ -5,6 +5,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { IpProtocol } from '../../config/types.ts';
+import { fail, type ProbeResult } from '../types.ts';
+import { reasonForCode } from './result.ts';
 import type { FromWorker, Job, ToWorker, TrainReport } from './protocol.ts';
 
 export type { TrainReport } from './protocol.ts';
@@ -63,11 +65,18 @@ export function runTrain(spec: JobSpec, signal: AbortSignal): Promise<TrainRepor
   });
 }
 
-/** Resolve a host name once, on the main thread, honouring ip_protocol. Errors keep their errno code. */
-export async function resolveHost(host: string, proto: IpProtocol): Promise<{ address: string; family: 4 | 6 }> {
+/**
+ * Resolve a host name once, on the main thread, honouring ip_protocol; a failed lookup is a
+ * finished ProbeResult (reason from its errno code).
+ */
+export async function resolveTarget(host: string, proto: IpProtocol): Promise<{ address: string; family: 4 | 6 } | ProbeResult> {
   const literal = isIP(host);
   if (literal) return { address: host, family: literal as 4 | 6 };
-  const family = proto === 'ip4' ? 4 : proto === 'ip6' ? 6 : 0;
-  const r = await lookup(host, { family });
-  return { address: r.address, family: r.family as 4 | 6 };
+  try {
+    const r = await lookup(host, { family: proto === 'ip4' ? 4 : proto === 'ip6' ? 6 : 0 });
+    return { address: r.address, family: r.family as 4 | 6 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return fail(reasonForCode(code), `cannot resolve ${host}`, { code });
+  }
 }

@@ -1,20 +1,12 @@
 // From a worker's TrainReport to the ProbeResult every sink understands, and from errno codes
 // to the closed set of failure reasons.
+import { classify } from '../errors.ts';
 import { fail, type FailureReason, type ProbeResult } from '../types.ts';
 import type { TrainReport } from './protocol.ts';
 
-/** errno / Node codes -> reason. Never the message text. */
+/** errno / Node / OpenSSL codes -> reason, by the core's one table (src/probes/errors.ts). */
 export function reasonForCode(code: string): FailureReason {
-  switch (code) {
-    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_NONAME': case 'EAI_NODATA': case 'EAI_FAIL': return 'dns';
-    case 'ECONNREFUSED': return 'refused';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EADDRNOTAVAIL': case 'EHOSTDOWN': case 'ENETDOWN': return 'unreachable';
-    case 'ECONNRESET': case 'EPIPE': case 'ECONNABORTED': return 'reset';
-    case 'aborted': case 'ETIMEDOUT': return 'timeout';
-    default:
-      if (/^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_|HOSTNAME_MISMATCH)/.test(code)) return 'tls';
-      return 'error';
-  }
+  return code === 'aborted' ? 'timeout' : classify({ code }).reason;
 }
 
 /** STUN error classes that mean "credentials wanted or refused" (RFC 8489 section 14.8). */
