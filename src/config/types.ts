@@ -1,5 +1,7 @@
 // The validated, frozen configuration. Durations are milliseconds; everything has its
 // default filled in (defaults live in src/config/defaults.ts).
+import type { Maintenance } from '../availability/exclusions.ts';
+import type { SlaPolicy } from '../availability/types.ts';
 import type { ProbeKind } from '../probes/types.ts';
 
 export type IpProtocol = 'auto' | 'ip4' | 'ip6';
@@ -139,8 +141,8 @@ export interface ServiceConfig {
   name: string;
   targets: string[];
   rule: ServiceRule;
-  /** SLA policy objects, validated by src/config/sla.ts. */
-  sla: unknown[];
+  /** SLA policies, presets resolved and defaults filled (src/config/sla.ts). */
+  sla: SlaPolicy[];
   quality?: QualityTargets;
   labels: Record<string, string>;
 }
@@ -152,6 +154,6 @@ export interface Config {
   targets: Target[];
   services: ServiceConfig[];
   reflector?: ReflectorConfig;
-  /** Everything under `maintenance:` / `exclusions:`, validated by the availability module. */
-  maintenance: unknown[];
+  /** Planned maintenance, excluded from availability (src/config/sla.ts). */
+  maintenance: Maintenance[];
 }

@@ -9,6 +9,7 @@ import {
   AGENT_DEFAULTS, HTTP_DEFAULTS, ICMP_DEFAULTS, QUALITY_DEFAULTS, REFLECTOR_DEFAULTS, STUN_DEFAULTS, TARGET_DEFAULTS,
   UDP_ECHO_DEFAULTS,
 } from './defaults.ts';
+import { validateMaintenance, validateSla } from './sla.ts';
 import type {
   AgentConfig, Config, HttpTarget, IcmpTarget, IpProtocol, QualityTargets, ReflectorConfig, ServiceConfig, ServiceRule,
   StunTarget, Target, TcpTarget, TlsClientOptions, UdpEchoTarget,
@@ -41,7 +42,7 @@ export function validateConfig(raw: unknown, source: string, ctx: Ctx): Config |
   const targets = validateTargets(ctx, top['targets'], defaults);
   const services = validateServices(ctx, top['services'], targets);
   const reflector = top['reflector'] === undefined ? undefined : validateReflector(ctx, top['reflector'], ['reflector']);
-  const maintenance = list(ctx, top['maintenance'], ['maintenance']) ?? [];
+  const maintenance = validateMaintenance(ctx, top['maintenance'], ['maintenance'], services.map((s) => s.name));
   if (ctx.issues.length > 0) return undefined;
   const cfg: Config = { source, agent, targets, services, maintenance, ...(reflector ? { reflector } : {}) };
   return deepFreeze(cfg);
@@ -328,7 +329,7 @@ function validateServices(ctx: Ctx, v: unknown, targets: Target[]): ServiceConfi
     });
     if (s['targets'] === undefined || (Array.isArray(s['targets']) && s['targets'].length === 0)) ctx.add([...p, 'targets'], 'is required: list at least one target name');
     const rule = serviceRule(ctx, s['rule'], [...p, 'rule'], ts.length);
-    const sla = list(ctx, s['sla'], [...p, 'sla']) ?? [];
+    const sla = validateSla(ctx, s['sla'], [...p, 'sla']);
     const q = s['quality'] === undefined ? undefined : quality(ctx, s['quality'], [...p, 'quality'], QUALITY_DEFAULTS);
     return [{ name: name ?? `#${i}`, targets: ts, rule, sla, labels: labels(ctx, s['labels'], [...p, 'labels']), ...(q ? { quality: q } : {}) }];
   });

@@ -1,0 +1,79 @@
+// Shapes shared by the availability calculator. Every time is Unix milliseconds; every
+// interval is half-open [start, end). Minutes appear only in results (see docs/availability.md).
+
+/** A target's state over a stretch of time; time no outcome covers is unknown (a gap). */
+export type TargetState = 'up' | 'down';
+
+/**
+ * A service's state: down = its targets are down by its rule (fault level L1); degraded = a
+ * quality breach while not down (L2); partial = some targets down but not enough for the rule
+ * (L3); unknown = no outcome says otherwise (agent stopped, target not yet probed).
+ */
+export type ServiceState = 'up' | 'degraded' | 'partial' | 'down' | 'unknown';
+
+export type Level = 'L1' | 'L2' | 'L3';
+
+export interface Span<S extends string> {
+  start: number;
+  end: number;
+  state: S;
+  /** When the agent learnt of this state (the finishing time of the run that showed it). */
+  seen?: number;
+}
+
+export type Rule = { type: 'all' } | { type: 'any' } | { type: 'at_least'; k: number };
+
+/** One interval of excluded time with where it comes from and why. */
+export interface Exclusion {
+  start: number;
+  end: number;
+  reason: string;
+  /** Maintenance entry name, or "exclude#<id>" for one recorded after the fact. */
+  source: string;
+}
+
+export type UnknownRule = 'excluded' | 'down' | 'up';
+export type Rounding = 'up' | 'nearest' | 'down' | 'none';
+export type PeriodKind = 'month' | 'year' | 'rolling_12_months';
+
+export type CreditRule =
+  | { type: 'none' }
+  /** HEDU-7.2 / UMEET-7.2: factor x counted minutes as service time, capped. */
+  | { type: 'multiplier'; factor: number; cap: 'period' | number | null }
+  /** UDESK-13.2: the lost (counted) minutes, as service time. */
+  | { type: 'equal_time' }
+  /** EASYMEETING: `percent` of the monthly fee for every percentage point below `threshold`. */
+  | { type: 'percent_per_point'; threshold: number; percent: number; steps: 'exact' | 'whole' | 'started'; cap_percent: number | null }
+  /** Cloud style: the credit of the lowest `below` the availability falls under. */
+  | { type: 'tiers'; tiers: { below: number; percent: number }[] };
+
+/** An SLA policy, fully defaulted (src/config/sla.ts). */
+export interface SlaPolicy {
+  name: string;
+  /** Free text: which agreement and clause it implements. */
+  description: string;
+  /** Percent, e.g. 99.9. */
+  target: number;
+  period: PeriodKind;
+  /** IANA zone in which calendar periods start, e.g. "Asia/Shanghai". */
+  time_zone: string;
+  /** An outage whose unavailable time is shorter than this is recorded, not counted (UDESK-1.2). */
+  min_outage: number;
+  unknown: UnknownRule;
+  /** Down windows less than this apart are one window; the time between counts as down. */
+  merge_within: number;
+  /** How each counted window's part in a period becomes whole minutes. */
+  rounding: Rounding;
+  /** Whether maintenance and after-the-fact exclusions apply under this policy. */
+  exclusions: boolean;
+  /** Recovery deadline per fault level, ms. */
+  recovery: Record<Level, number>;
+  credit: CreditRule;
+}
+
+/** Calendar period of a policy: [start, end) in Unix ms, labelled like "2026-11". */
+export interface Period {
+  label: string;
+  start: number;
+  end: number;
+}
