@@ -17,7 +17,13 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(opts: { region: string; version: string; defaultMetrics?: boolean }) {
   const registry = new Registry();
   registry.setDefaultLabels({ region: opts.region });
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters
+    // (promtool check metrics rejects them); the same facts stay in nodejs_active_handles,
+    // nodejs_active_requests and nodejs_active_resources, by type.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
+  }
   const r = [registry];
 
   const m = {

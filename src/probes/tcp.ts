@@ -31,7 +31,7 @@ export const tcpProbe: ProbeFn = async (target, signal) => {
     const outcome = await new Promise<ProbeResult>((resolve) => {
       let buf = '';
       const done = (r: ProbeResult) => { socket.removeAllListeners(); signal.removeEventListener('abort', onAbort); resolve(r); };
-      const onAbort = () => done(fail('expect', `no answer matching ${expect} before the timeout`, { ...base, code: 'ABORT_ERR' }));
+      const onAbort = () => done(fail('timeout', `no answer matching ${expect} before the timeout`, { ...base, code: 'ABORT_ERR' }));
       signal.addEventListener('abort', onAbort, { once: true });
       socket.on('data', (d: Buffer) => {
         buf = (buf + d.toString('utf8')).slice(-EXPECT_BUFFER);

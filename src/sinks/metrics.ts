@@ -53,7 +53,8 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
         const inc = (metric: Labelled & { inc(l: Record<string, string>, v: number): void }, v: number | undefined, extra: Record<string, string> = {}) => {
           const l = { ...tk, ...extra };
           note(name, metric, l);
-          if (v) metric.inc(l, v);
+          // inc by 0 creates the series, so rate() has a starting point before the first loss.
+          metric.inc(l, v ?? 0);
         };
         inc(m.packetsSent, p.sent);
         inc(m.packetsReceived, p.received);
