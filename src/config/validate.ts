@@ -219,7 +219,8 @@ const KIND_VALIDATORS = {
       ...base, kind: 'udp-echo', address: hp, host, port: port!, key,
       key_id: str(ctx, o['key_id'], [...p, 'key_id'], { pattern: /^[A-Za-z0-9_-]{1,32}$/, hint: 'letters, digits, "_" and "-", at most 32' }) ?? 'default',
       packets, spacing, packet_timeout: packetTimeout,
-      size: int(ctx, o['size'], [...p, 'size'], { min: 64, max: 1472, dflt: UDP_ECHO_DEFAULTS.size }) ?? UDP_ECHO_DEFAULTS.size,
+      // 112 bytes hold the echo header, the longest key id and the MAC (src/reflector/wire.ts).
+      size: int(ctx, o['size'], [...p, 'size'], { min: 112, max: 1472, dflt: UDP_ECHO_DEFAULTS.size }) ?? UDP_ECHO_DEFAULTS.size,
       ip_protocol: ipProtocol(ctx, o, p),
       quality: quality(ctx, o['quality'], [...p, 'quality'], d.quality),
     };
