@@ -1,0 +1,148 @@
+// The monitoring stack of the deploy kit, started for real on loopback by the tests: a webhook
+// receiver, Alertmanager with the shipped config (receivers pointed at the test), Prometheus
+// with the shipped rules. Every server listens on 127.0.0.1 and lives in a temp dir.
+import { createServer, type IncomingMessage } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { DEPLOY, freePort, httpOk, readYaml, startServer, tempDir, tool, waitFor, type Server } from './tools.ts';
+
+export interface Notification {
+  receiver: string;
+  /** Date.now() when the webhook arrived. */
+  at: number;
+  body: {
+    status: string;
+    receiver: string;
+    groupLabels: Record<string, string>;
+    commonLabels: Record<string, string>;
+    alerts: { status: string; labels: Record<string, string>; startsAt: string }[];
+  };
+}
+
+export interface WebhookReceiver {
+  url: string;
+  received: Notification[];
+  close(): Promise<void>;
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  let s = '';
+  for await (const chunk of req) s += String(chunk);
+  return s;
+}
+
+/** Receives Alertmanager's webhooks at /<receiver name>. */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const received: Notification[] = [];
+  const srv = createServer(async (req, res) => {
+    const text = await body(req);
+    received.push({ receiver: (req.url ?? '/').slice(1), at: Date.now(), body: JSON.parse(text) as Notification['body'] });
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const addr = srv.address();
+  if (!addr || typeof addr !== 'object') throw new Error('webhook receiver has no address');
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    received,
+    close: () => new Promise<void>((ok) => srv.close(() => ok())),
+  };
+}
+
+interface Route {
+  receiver?: string;
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: Route[];
+  [k: string]: unknown;
+}
+interface AmConfig {
+  route: Route;
+  receivers: { name: string; webhook_configs?: { url: string; send_resolved?: boolean }[] }[];
+  [k: string]: unknown;
+}
+
+export const shippedAlertmanagerConfig = (): AmConfig => readYaml<AmConfig>(join(DEPLOY, 'alertmanager', 'alertmanager.yml'));
+
+/**
+ * The shipped Alertmanager config with every receiver sent to the test's webhook, routes and
+ * inhibitions untouched. `groupWait` (if given) replaces every group_wait, to keep a test short.
+ */
+export function alertmanagerConfigForTest(webhookUrl: string, groupWait?: string): AmConfig {
+  const cfg = shippedAlertmanagerConfig();
+  cfg.receivers = cfg.receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: `${webhookUrl}/${r.name}`, send_resolved: true }] }));
+  const walk = (r: Route) => {
+    if (groupWait !== undefined && r.group_wait !== undefined) r.group_wait = groupWait;
+    r.routes?.forEach(walk);
+  };
+  if (groupWait !== undefined) cfg.route.group_wait = groupWait;
+  walk(cfg.route);
+  return cfg;
+}
+
+export interface Alertmanager extends Server {
+  url: string;
+}
+
+export async function startAlertmanager(config: object): Promise<Alertmanager> {
+  const dir = tempDir('alertmanager');
+  writeFileSync(join(dir, 'alertmanager.yml'), stringify(config));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const srv = startServer(tool('prometheus-alertmanager'), [
+    `--config.file=${join(dir, 'alertmanager.yml')}`,
+    `--storage.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    // No gossip: one instance, and no listener on 0.0.0.0.
+    '--cluster.listen-address=',
+  ]);
+  await waitFor(`Alertmanager on ${url}\n${srv.output()}`, async () => ((await httpOk(`${url}/-/ready`)) ? true : undefined), 30_000);
+  return { ...srv, url };
+}
+
+export interface Prometheus extends Server {
+  url: string;
+  dir: string;
+  query(expr: string): Promise<PromResult>;
+}
+
+export interface PromResult {
+  status: 'success' | 'error';
+  error?: string;
+  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+/**
+ * Prometheus with the given prometheus.yml text; `files` are written beside it (rule files).
+ */
+export async function startPrometheus(configText: string, files: Record<string, string> = {}): Promise<Prometheus> {
+  const dir = tempDir('prometheus');
+  writeFileSync(join(dir, 'prometheus.yml'), configText);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const srv = startServer(tool('prometheus'), [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--web.enable-lifecycle',
+  ], { cwd: dir });
+  await waitFor(`Prometheus on ${url}\n${srv.output()}`, async () => ((await httpOk(`${url}/-/ready`)) ? true : undefined), 60_000);
+  const query = async (expr: string): Promise<PromResult> => {
+    const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(10_000) });
+    return (await r.json()) as PromResult;
+  };
+  return { ...srv, url, dir, query };
+}
+
+/** Posts alerts to Alertmanager's v2 API, as Prometheus would. */
+export async function postAlerts(amUrl: string, alerts: { labels: Record<string, string>; annotations?: Record<string, string> }[]): Promise<void> {
+  const r = await fetch(`${amUrl}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(alerts.map((a) => ({ ...a, startsAt: new Date().toISOString() }))),
+  });
+  if (!r.ok) throw new Error(`POST /api/v2/alerts: ${r.status} ${await r.text()}`);
+}
