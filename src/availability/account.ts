@@ -1,7 +1,7 @@
 // The accounting of one service under one policy over one period: downtime windows and the
 // minimum-outage rule, incidents and their recovery deadlines, minutes by state, availability,
 // error budget and credit. Pure: everything comes in as arguments, `now` included.
-import { mergeIntervals, overlap } from './exclusions.ts';
+import { firstEndingAfter, mergeIntervals, overlap } from './exclusions.ts';
 import type { CreditRule, Exclusion, Level, Period, Rounding, ServiceState, SlaPolicy, Span } from './types.ts';
 
 const MINUTE = 60_000;
@@ -47,15 +47,8 @@ export type Measure = Record<ServiceState, number> & { excluded: number };
 export function measure(spans: readonly Span<ServiceState>[], excluded: readonly { start: number; end: number }[], a: number, b: number): Measure {
   const m: Measure = { up: 0, degraded: 0, partial: 0, down: 0, unknown: 0, excluded: 0 };
   if (b <= a) return m;
-  let lo = 0;
-  let hi = spans.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (spans[mid]!.end <= a) lo = mid + 1;
-    else hi = mid;
-  }
   let covered = 0;
-  for (let i = lo; i < spans.length && spans[i]!.start < b; i++) {
+  for (let i = firstEndingAfter(spans, a); i < spans.length && spans[i]!.start < b; i++) {
     const s = spans[i]!;
     const x = Math.max(a, s.start);
     const y = Math.min(b, s.end);

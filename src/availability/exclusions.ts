@@ -178,16 +178,21 @@ export function mergeIntervals(xs: readonly { start: number; end: number }[]): {
 
 /** Milliseconds of [a, b) covered by disjoint sorted intervals. */
 export function overlap(merged: readonly { start: number; end: number }[], a: number, b: number): number {
-  let lo = 0;
-  let hi = merged.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (merged[mid]!.end <= a) lo = mid + 1;
-    else hi = mid;
-  }
   let ms = 0;
-  for (let i = lo; i < merged.length && merged[i]!.start < b; i++) {
+  for (let i = firstEndingAfter(merged, a); i < merged.length && merged[i]!.start < b; i++) {
     ms += Math.max(0, Math.min(b, merged[i]!.end) - Math.max(a, merged[i]!.start));
   }
   return ms;
+}
+
+/** Index of the first of sorted, disjoint intervals that ends after `a` (binary search). */
+export function firstEndingAfter(xs: readonly { end: number }[], a: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]!.end <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

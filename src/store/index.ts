@@ -1,0 +1,294 @@
+// The embedded store under the data dir: node:sqlite, WAL. It holds the outcome timeline
+// (segments), quality breaches, after-the-fact exclusions and the agent's heartbeats.
+//
+// Durability: journal_mode=WAL with synchronous=NORMAL. A commit is in the WAL file (the OS
+// page cache) when the statement returns, so a killed process (kill -9, OOM) loses nothing
+// committed; only a power loss or kernel crash can lose the last commits, and never corrupts
+// the database. Losing them makes those seconds unknown, never up. FULL would add an fsync
+// to every probe result (about 1 ms each on a VM disk) for no gain against the failure the
+// agent meets in operation, the killed process.
+//
+// A store that is not SQLite, fails its integrity check, belongs to another application or
+// comes from a newer slaprobe is refused with a StoreError and left untouched.
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { applyOutcome, type OpenSegment, type Outcome } from '../availability/timeline.ts';
+import type { RecordedExclusion } from '../availability/exclusions.ts';
+import type { Span, TargetState } from '../availability/types.ts';
+import { APPLICATION_ID, MIGRATIONS } from './schema.ts';
+
+export const STORE_FILE = 'slaprobe.db';
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export type StoreErrorCode =
+  | 'SLAPROBE_STORE_MISSING' | 'SLAPROBE_STORE_CORRUPT' | 'SLAPROBE_STORE_NEWER' | 'SLAPROBE_STORE_FOREIGN' | 'SLAPROBE_STORE_IO';
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  readonly file: string;
+  constructor(code: StoreErrorCode, file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = 'StoreError';
+    this.code = code;
+    this.file = file;
+  }
+}
+
+export interface AgentRun {
+  id: number;
+  pid: number;
+  started_at: number;
+  last_beat: number;
+  stopped_at: number | null;
+}
+
+export interface Store {
+  readonly file: string;
+  /** Folds one run's outcome into the target's timeline and commits it. */
+  recordOutcome(target: string, region: string, o: Outcome, interval: number): void;
+  /** A quality breach of the target started (true) or ended (false) at `at`. */
+  setDegraded(target: string, degraded: boolean, at: number): void;
+  /** The target's spans per region overlapping [from, to); open segments cut at `now`. */
+  targetSpans(target: string, from: number, to: number, now: number): Span<TargetState>[][];
+  degradedSpans(target: string, from: number, to: number, now: number): Span<'degraded'>[];
+  /** Every target name with recorded outcomes. */
+  targets(): string[];
+  addExclusion(e: { service: string; start: number; end: number; reason: string; created_at: number }): number;
+  /** Marks an exclusion removed; false if there is no such active exclusion. */
+  removeExclusion(id: number, at: number): boolean;
+  exclusions(): RecordedExclusion[];
+  /** Starts this process's heartbeat record. */
+  startRun(now: number, pid: number): number;
+  beat(now: number): void;
+  stopRun(now: number): void;
+  agentRuns(): AgentRun[];
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  /** Refuse to create a store that does not exist (reports and exclude read an agent's store). */
+  mustExist?: boolean;
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+export function storePath(dataDir: string): string {
+  return join(dataDir, STORE_FILE);
+}
+
+function checkHeader(file: string): void {
+  const size = statSync(file).size;
+  if (size === 0) return; // an empty file holds nothing; SQLite initialises it
+  const buf = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 100 || buf.toString('latin1') !== SQLITE_MAGIC) {
+    throw new StoreError('SLAPROBE_STORE_CORRUPT', file, 'is not an SQLite database (bad header); the store is corrupt or another file took its place. It was not modified: move it aside (keep it for inspection) and start again, or point --data-dir at the right folder');
+  }
+}
+
+export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
+  const file = storePath(dataDir);
+  const exists = existsSync(file);
+  if (!exists && opts.mustExist) {
+    throw new StoreError('SLAPROBE_STORE_MISSING', file, `no store here; run the agent with this data dir first (agent.data_dir or --data-dir), or report from a file with --samples`);
+  }
+  if (!exists) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (e) {
+      throw new StoreError('SLAPROBE_STORE_IO', file, `cannot create the data dir (${(e as NodeJS.ErrnoException).code}); check agent.data_dir and its permissions`);
+    }
+  } else {
+    checkHeader(file);
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file);
+  } catch (e) {
+    throw new StoreError('SLAPROBE_STORE_IO', file, `cannot open (${(e as Error).message}); check the path and its permissions`);
+  }
+  try {
+    prepare(db, file, exists);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return createStore(db, file);
+}
+
+function prepare(db: DatabaseSync, file: string, existed: boolean): void {
+  const one = (sql: string) => Object.values(db.prepare(sql).get() ?? {})[0];
+  try {
+    db.exec('PRAGMA busy_timeout = 5000');
+    const check = existed ? String(one('PRAGMA quick_check')) : 'ok';
+    if (check !== 'ok') {
+      throw new StoreError('SLAPROBE_STORE_CORRUPT', file, `fails its integrity check (${check.split('\n')[0]}). It was not modified: move it aside (keep it for inspection), or try "sqlite3 ${file} .recover"`);
+    }
+  } catch (e) {
+    if (e instanceof StoreError) throw e;
+    throw new StoreError('SLAPROBE_STORE_CORRUPT', file, `cannot be read as a database (${(e as Error).message}). It was not modified: move it aside (keep it for inspection) and start again`);
+  }
+  const appId = Number(one('PRAGMA application_id'));
+  const version = Number(one('PRAGMA user_version'));
+  const tables = Number(one("SELECT count(*) FROM sqlite_master WHERE type = 'table'"));
+  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
+    throw new StoreError('SLAPROBE_STORE_FOREIGN', file, 'is an SQLite database but not a slaprobe store; it was not modified. Point --data-dir at a folder of its own');
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError('SLAPROBE_STORE_NEWER', file, `has schema version ${version}, but this slaprobe knows versions up to ${SCHEMA_VERSION}: it was written by a newer slaprobe. It was not modified; run that newer version (or a newer release), or use another --data-dir`);
+  }
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw new StoreError('SLAPROBE_STORE_IO', file, `migration to schema version ${v + 1} failed (${(e as Error).message}); the store was left at version ${v}`);
+    }
+  }
+}
+
+interface SegmentRow {
+  id: number;
+  region: string;
+  state: number;
+  start: number;
+  last: number;
+  end: number;
+  seen: number;
+  runs: number;
+}
+
+function createStore(db: DatabaseSync, file: string): Store {
+  const q = (sql: string): StatementSync => db.prepare(sql);
+  const findOpen = q("SELECT id, region, state, start, last, \"end\", seen, runs FROM segments WHERE target = ? AND region = ? AND open = 1 ORDER BY id DESC LIMIT 1");
+  const extend = q('UPDATE segments SET last = ?, "end" = ?, runs = ? WHERE id = ?');
+  const closeSeg = q('UPDATE segments SET "end" = ?, open = 0 WHERE id = ?');
+  const insertSeg = q('INSERT INTO segments (target, region, state, start, last, "end", seen, runs, open) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)');
+  const spansQ = q('SELECT region, state, start, "end", seen, open, last FROM segments WHERE target = ? AND "end" > ? AND start < ? ORDER BY region, start');
+  const degOpen = q('SELECT id FROM degraded WHERE target = ? AND "end" IS NULL ORDER BY id DESC LIMIT 1');
+  const degInsert = q('INSERT INTO degraded (target, start, "end", run_id) VALUES (?, ?, NULL, ?)');
+  const degClose = q('UPDATE degraded SET "end" = ? WHERE id = ?');
+  const degQ = q('SELECT d.start, d."end", r.last_beat, r.id = ? AS current FROM degraded d LEFT JOIN agent_runs r ON r.id = d.run_id WHERE d.target = ? AND (d."end" IS NULL OR d."end" > ?) AND d.start < ? ORDER BY d.start');
+  const exclIns = q('INSERT INTO exclusions (service, start, "end", reason, created_at) VALUES (?, ?, ?, ?, ?)');
+  const exclRm = q('UPDATE exclusions SET removed_at = ? WHERE id = ? AND removed_at IS NULL');
+  const exclAll = q('SELECT id, service, start, "end", reason, created_at FROM exclusions WHERE removed_at IS NULL ORDER BY start, id');
+  const runIns = q('INSERT INTO agent_runs (pid, started_at, last_beat) VALUES (?, ?, ?)');
+  const runBeat = q('UPDATE agent_runs SET last_beat = ? WHERE id = ?');
+  const runStop = q('UPDATE agent_runs SET last_beat = ?, stopped_at = ? WHERE id = ?');
+  const runsAll = q('SELECT id, pid, started_at, last_beat, stopped_at FROM agent_runs ORDER BY id');
+  const targetsQ = q('SELECT DISTINCT target FROM segments ORDER BY target');
+
+  const open = new Map<string, { id: number; seg: OpenSegment }>();
+  let runId = 0;
+
+  const tx = (fn: () => void) => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw e;
+    }
+  };
+
+  const loadOpen = (target: string, region: string) => {
+    const key = `${target}\0${region}`;
+    let cur = open.get(key);
+    if (!cur) {
+      const r = findOpen.get(target, region) as unknown as SegmentRow | undefined;
+      if (r) {
+        cur = { id: r.id, seg: { start: r.start, last: r.last, end: r.end, state: r.state === 1 ? 'up' : 'down', seen: r.seen, runs: r.runs } };
+        open.set(key, cur);
+      }
+    }
+    return { key, cur };
+  };
+
+  return {
+    file,
+    recordOutcome(target, region, o, interval) {
+      const { key, cur } = loadOpen(target, region);
+      const res = applyOutcome(cur?.seg, o, interval);
+      if (res.outOfOrder) return;
+      const s = res.open;
+      if (cur && !res.closed) {
+        extend.run(s.last, s.end, s.runs, cur.id);
+        cur.seg = s;
+        return;
+      }
+      tx(() => {
+        if (cur && res.closed) closeSeg.run(res.closed.end, cur.id);
+        const r = insertSeg.run(target, region, s.state === 'up' ? 1 : 0, s.start, s.last, s.end, s.seen, s.runs);
+        open.set(key, { id: Number(r.lastInsertRowid), seg: s });
+      });
+    },
+    setDegraded(target, degraded, at) {
+      const cur = degOpen.get(target) as { id: number } | undefined;
+      if (degraded && !cur) degInsert.run(target, at, runId);
+      else if (!degraded && cur) degClose.run(at, cur.id);
+    },
+    targetSpans(target, from, to, now) {
+      const rows = spansQ.all(target, from, to) as unknown as (SegmentRow & { open: number })[];
+      const byRegion = new Map<string, Span<TargetState>[]>();
+      for (const r of rows) {
+        const end = Math.min(r.end, now);
+        if (end <= r.start) continue;
+        let l = byRegion.get(r.region);
+        if (!l) byRegion.set(r.region, (l = []));
+        l.push({ start: r.start, end, state: r.state === 1 ? 'up' : 'down', seen: r.seen });
+      }
+      return [...byRegion.values()];
+    },
+    degradedSpans(target, from, to, now) {
+      const rows = degQ.all(runId, target, from, to) as { start: number; end: number | null; last_beat: number | null; current: number }[];
+      // An open breach of a run that is gone (killed) ends at that run's last heartbeat.
+      return rows.flatMap((r) => {
+        const end = r.end ?? (r.current ? now : r.last_beat ?? r.start);
+        return end > r.start ? [{ start: r.start, end: Math.min(end, now), state: 'degraded' as const }] : [];
+      });
+    },
+    targets() {
+      return (targetsQ.all() as { target: string }[]).map((r) => r.target);
+    },
+    addExclusion(e) {
+      return Number(exclIns.run(e.service, e.start, e.end, e.reason, e.created_at).lastInsertRowid);
+    },
+    removeExclusion(id, at) {
+      return Number(exclRm.run(at, id).changes) > 0;
+    },
+    exclusions() {
+      return exclAll.all() as unknown as RecordedExclusion[];
+    },
+    startRun(now, pid) {
+      // Breaches left open by a run that died end at its last sign of life: dead time is unknown.
+      db.exec('UPDATE degraded SET "end" = max(start, coalesce((SELECT last_beat FROM agent_runs r WHERE r.id = degraded.run_id), start)) WHERE "end" IS NULL');
+      runId = Number(runIns.run(pid, now, now).lastInsertRowid);
+      return runId;
+    },
+    beat(now) {
+      if (runId) runBeat.run(now, runId);
+    },
+    stopRun(now) {
+      if (runId) runStop.run(now, now, runId);
+    },
+    agentRuns() {
+      return runsAll.all() as unknown as AgentRun[];
+    },
+    close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// The store's schema, as migrations: MIGRATIONS[i] takes a store from version i to i + 1
+// (PRAGMA user_version). Append, never edit a released one.
+//
+// The outcome timeline is kept compactly: one row per stretch of one state of one target
+// seen from one region (a "segment"), extended in place while runs keep the same state. 100
+// targets at 10 s for a month is 26 million runs but only as many rows as state changes and
+// agent restarts. A segment covers [start, end): end is the first run of the next state, or
+// the last run plus one interval; time no segment covers is unknown (the agent was not
+// running, or the target was not probed).
+export const APPLICATION_ID = 0x534c4150; // "SLAP"
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    region TEXT NOT NULL,
+    state INTEGER NOT NULL CHECK (state IN (0, 1)), -- 1 up, 0 down
+    start INTEGER NOT NULL,  -- first run, Unix ms
+    last INTEGER NOT NULL,   -- latest run
+    "end" INTEGER NOT NULL,  -- covered until, Unix ms
+    seen INTEGER NOT NULL,   -- when the agent had the first run's result
+    runs INTEGER NOT NULL,
+    open INTEGER NOT NULL    -- 1 while later runs may extend it
+  );
+  CREATE INDEX segments_by_target ON segments (target, region, "end");
+  CREATE TABLE degraded (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER,           -- NULL while the breach lasts
+    run_id INTEGER NOT NULL
+  );
+  CREATE INDEX degraded_by_target ON degraded (target, start);
+  CREATE TABLE exclusions (
+    id INTEGER PRIMARY KEY,
+    service TEXT NOT NULL,   -- a service name, or * for all
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER       -- kept, not deleted: a removal is on the record too
+  );
+  CREATE TABLE agent_runs (
+    id INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_beat INTEGER NOT NULL,
+    stopped_at INTEGER       -- NULL: still running, or killed (then last_beat is the last sign of life)
+  );
+  `,
+];
