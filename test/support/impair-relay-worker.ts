@@ -1,0 +1,82 @@
+// The relay's socket loop, in a worker so the test's own thread cannot delay a forward.
+// Each direction: drop with probability `loss`, then hold for delay + U(0, jitter) ms, then
+// forward (twice if `duplicate`). Forwards are timed like the probe's sends: a timer until
+// 2 ms before, then setImmediate polling, so the applied delay is accurate to ~0.1 ms.
+import dgram from 'node:dgram';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface Impairment { delayMs: number; jitterMs: number; loss: number; duplicate: boolean }
+export interface RelayData { upstreamHost: string; upstreamPort: number; seed: number; up: Impairment; down: Impairment }
+export interface RelayStats { upForwarded: number; upDropped: number; downForwarded: number; downDropped: number; appliedUpMs: number[]; appliedDownMs: number[] }
+
+const cfg = workerData as RelayData;
+const port = parentPort!;
+
+// mulberry32: small, seeded, good enough for test impairments.
+let seed = cfg.seed >>> 0;
+const rand = () => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [] };
+const front = dgram.createSocket('udp4');
+const back = dgram.createSocket('udp4');
+let client: { address: string; port: number } | undefined;
+const queue: Array<{ due: number; at: number; buf: Buffer; up: boolean }> = [];
+let timer: NodeJS.Timeout | undefined;
+let imm: NodeJS.Immediate | undefined;
+
+function schedule(): void {
+  if (timer) clearTimeout(timer);
+  if (imm) clearImmediate(imm);
+  timer = undefined; imm = undefined;
+  if (!queue.length) return;
+  const wait = queue[0]!.due - now();
+  if (wait <= 2) imm = setImmediate(pump);
+  else timer = setTimeout(pump, Math.floor(wait - 2));
+}
+
+function pump(): void {
+  const t = now();
+  while (queue.length && queue[0]!.due <= t) {
+    const q = queue.shift()!;
+    const sent = now();
+    if (q.up) { back.send(q.buf); stats.appliedUpMs.push(sent - q.at); }
+    else if (client) { front.send(q.buf, client.port, client.address); stats.appliedDownMs.push(sent - q.at); }
+  }
+  schedule();
+}
+
+function enqueue(buf: Buffer, up: boolean): void {
+  const at = now();
+  const imp = up ? cfg.up : cfg.down;
+  if (rand() < imp.loss) {
+    if (up) stats.upDropped++; else stats.downDropped++;
+    return;
+  }
+  const copies = imp.duplicate ? 2 : 1;
+  for (let c = 0; c < copies; c++) {
+    const due = at + imp.delayMs + rand() * imp.jitterMs;
+    let i = queue.length;
+    while (i > 0 && queue[i - 1]!.due > due) i--;
+    queue.splice(i, 0, { due, at, buf, up });
+    if (up) stats.upForwarded++; else stats.downForwarded++;
+  }
+  schedule();
+}
+
+front.on('message', (buf, rinfo) => { client = { address: rinfo.address, port: rinfo.port }; enqueue(buf, true); });
+back.on('message', (buf) => enqueue(buf, false));
+back.on('error', () => { /* ICMP unreachable from a closed upstream: the test counts what the probe saw */ });
+back.connect(cfg.upstreamPort, cfg.upstreamHost, () => {
+  front.bind(0, '127.0.0.1', () => port.postMessage({ type: 'ready', port: front.address().port }));
+});
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'stats') port.postMessage({ type: 'stats', stats });
+  if (m.type === 'close') { front.close(); back.close(); port.close(); }
+});
