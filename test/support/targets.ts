@@ -1,6 +1,16 @@
 // Typed target objects for the probe tests, with the config defaults filled in.
+// makeTarget goes through the real config validator; the others build objects directly.
+import { Ctx } from '../../src/config/check.ts';
 import { QUALITY_DEFAULTS, STUN_DEFAULTS, UDP_ECHO_DEFAULTS } from '../../src/config/defaults.ts';
-import type { QualityTargets, StunTarget, UdpEchoTarget } from '../../src/config/types.ts';
+import type { QualityTargets, StunTarget, Target, UdpEchoTarget } from '../../src/config/types.ts';
+import { validateConfig } from '../../src/config/validate.ts';
+
+export function makeTarget<T extends Target = Target>(raw: Record<string, unknown>): T {
+  const ctx = new Ctx();
+  const cfg = validateConfig({ targets: [{ name: 't', interval: '60s', timeout: '5s', ...raw }] }, 'test', ctx);
+  if (!cfg) throw new Error(`bad test target: ${ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return cfg.targets[0] as T;
+}
 
 export function stunTarget(port: number, o: Partial<StunTarget> = {}): StunTarget {
   return {
