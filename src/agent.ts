@@ -9,8 +9,7 @@ import type { Config } from './config/types.ts';
 import { type Logger, createLogger } from './log.ts';
 import { type Metrics, createMetrics } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
-import { createRunner } from './runner.ts';
-import { type Scheduler, createScheduler } from './scheduler.ts';
+import { startEngine } from './engine/index.ts';
 import { createAgentServer, listen } from './server.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
@@ -49,12 +48,21 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const metricsSink = createMetricsSink(metrics);
   const logSink = createLogSink(log);
   const sinks: Sink[] = [metricsSink, logSink];
-  const stopCtl = new AbortController();
-  const run = createRunner({ sinks: () => sinks, log, signal: stopCtl.signal });
-  const scheduler: Scheduler = createScheduler({
-    run,
+  // Scheduler, runner and probes run in the engine worker; results fan out to the sinks here,
+  // one loop, a throwing sink logged and passed over.
+  const scheduler = startEngine({
     concurrency: config.agent.concurrency,
-    onSkip: (t) => metrics.runsSkipped.inc({ target: t.name }),
+    log,
+    onResult: (target, result, meta) => {
+      for (const sink of sinks) {
+        try {
+          sink.onResult(target, result, meta);
+        } catch (e) {
+          log.error({ err: e, target: target.name }, 'a result sink failed; the result still reached the other sinks');
+        }
+      }
+    },
+    onSkip: (target) => metrics.runsSkipped.inc({ target }),
     onLateness: (s) => metrics.schedulerLateness.observe(s),
   });
 
@@ -116,7 +124,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reload: serialReload,
     ready: () => firstRoundDone,
     async stop() {
-      stopCtl.abort();
       await scheduler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,12 +1,10 @@
-// Runs one probe: applies the run's deadline, times it, and hands the result to every sink
-// in one fan-out loop. The runner, not the probes, owns timeouts and timing; a probe that
+// Runs one probe: applies the run's deadline and times it. The runner, not the probes, owns
+// timeouts and timing (the agent fans results out to the sinks); a probe that
 // ignores its abort signal is abandoned at the deadline (plus a grace period) so one broken
 // target never holds a concurrency slot for long.
 import type { Target } from './config/types.ts';
-import type { Logger } from './log.ts';
 import { PROBES } from './probes/index.ts';
 import { type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/types.ts';
-import type { RunMeta, Sink } from './sinks/types.ts';
 
 /** How long past its deadline a probe may take to wind down before it is abandoned. */
 export const ABANDON_GRACE_MS = 1_000;
@@ -34,19 +32,4 @@ export async function runProbe(target: Target, parent?: AbortSignal, probes: Rec
     result = { ...result, reason: 'timeout', detail: `timed out after ${target.timeout} ms (${result.detail ?? result.reason})` };
   }
   return { result, durationSeconds };
-}
-
-export function createRunner(deps: { sinks: () => readonly Sink[]; log: Logger; signal?: AbortSignal; now?: () => number }) {
-  const now = deps.now ?? Date.now;
-  return async (target: Target, dueAt: number, startedAt: number): Promise<void> => {
-    const { result, durationSeconds } = await runProbe(target, deps.signal);
-    const meta: RunMeta = { dueAt, startedAt, finishedAt: now(), durationSeconds };
-    for (const sink of deps.sinks()) {
-      try {
-        sink.onResult(target, result, meta);
-      } catch (e) {
-        deps.log.error({ err: e, target: target.name }, 'a result sink failed; the result still reached the other sinks');
-      }
-    }
-  };
 }

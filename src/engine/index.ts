@@ -1,0 +1,80 @@
+// The main thread's handle on the probe engine worker (see worker.ts). If the worker dies,
+// which only a bug can cause, it is started again with the same targets.
+import { Worker } from 'node:worker_threads';
+import type { Target } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { ProbeResult } from '../probes/types.ts';
+import type { RunMeta } from '../sinks/types.ts';
+import type { FromEngine, ToEngine } from './protocol.ts';
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+export interface EngineDeps {
+  concurrency: number;
+  log: Logger;
+  onResult(target: Target, result: ProbeResult, meta: RunMeta): void;
+  onSkip(target: string): void;
+  onLateness(seconds: number): void;
+}
+
+export interface Engine {
+  set(targets: readonly Target[]): void;
+  firstRound(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startEngine(deps: EngineDeps): Engine {
+  let targets = new Map<string, Target>();
+  let firstDone = false;
+  let firstWaiters: (() => void)[] = [];
+  let stopping: Promise<void> | undefined;
+  let worker: Worker;
+
+  const send = (m: ToEngine & { concurrency?: number }) => worker.postMessage(m);
+  const spawn = () => {
+    worker = new Worker(WORKER_URL);
+    worker.on('message', (m: FromEngine) => {
+      switch (m.type) {
+        case 'result': {
+          const t = targets.get(m.target);
+          if (t) deps.onResult(t, m.result, m.meta);
+          break;
+        }
+        case 'skip': deps.onSkip(m.target); break;
+        case 'lateness': deps.onLateness(m.seconds); break;
+        case 'first-round':
+          firstDone = true;
+          firstWaiters.forEach((f) => f());
+          firstWaiters = [];
+          break;
+        case 'stopped': break;
+      }
+    });
+    worker.on('error', (e) => deps.log.error({ err: e }, 'probe engine worker failed'));
+    worker.on('exit', (code) => {
+      if (stopping) return;
+      deps.log.error({ code }, 'probe engine worker exited; restarting it');
+      spawn();
+      send({ type: 'set', targets: [...targets.values()], concurrency: deps.concurrency });
+    });
+  };
+  spawn();
+
+  return {
+    set(next) {
+      targets = new Map(next.map((t) => [t.name, t]));
+      send({ type: 'set', targets: [...next], concurrency: deps.concurrency });
+    },
+    firstRound() {
+      return firstDone ? Promise.resolve() : new Promise((r) => firstWaiters.push(r));
+    },
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void worker.terminate(), 10_000);
+        worker.once('exit', () => { clearTimeout(timer); resolve(); });
+        send({ type: 'stop' });
+      });
+      return stopping;
+    },
+  };
+}

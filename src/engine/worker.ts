@@ -1,0 +1,42 @@
+// The probe engine: scheduler, runner and probes in a worker thread of their own, so that
+// nothing on the main thread (a /metrics scrape, a store write, a report, a reload) can
+// delay a timer or a socket callback and inflate a measured time. Results go back to the
+// main thread's sinks as messages.
+import { parentPort } from 'node:worker_threads';
+import { createScheduler } from '../scheduler.ts';
+import { runProbe } from '../runner.ts';
+import type { FromEngine, ToEngine } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('engine worker must run in a worker thread');
+const post = (m: FromEngine) => port.postMessage(m);
+const stopCtl = new AbortController();
+let concurrency = 64;
+
+const scheduler = (() => {
+  let s: ReturnType<typeof createScheduler> | undefined;
+  return () => (s ??= createScheduler({
+    concurrency,
+    run: async (target, dueAt, startedAt) => {
+      const { result, durationSeconds } = await runProbe(target, stopCtl.signal);
+      post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds } });
+    },
+    onSkip: (t) => post({ type: 'skip', target: t.name }),
+    onLateness: (seconds) => post({ type: 'lateness', seconds }),
+  }));
+})();
+
+port.on('message', (m: ToEngine & { concurrency?: number }) => {
+  if (m.type === 'set') {
+    if (m.concurrency) concurrency = m.concurrency;
+    const s = scheduler();
+    s.set(m.targets);
+    void s.firstRound().then(() => post({ type: 'first-round' }));
+  } else if (m.type === 'stop') {
+    stopCtl.abort();
+    void scheduler().stop().then(() => {
+      post({ type: 'stopped' });
+      port.close();
+    });
+  }
+});
