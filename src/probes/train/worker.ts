@@ -54,6 +54,8 @@ interface Train {
   /** stun: transaction id (hex) -> seq; every id of the train, to tell late from unknown. */
   txids: Map<string, number>;
   session: Buffer;
+  /** Once every fate is known: when to stop listening for duplicates and late answers. */
+  endAt: number;
   done: boolean;
 }
 
@@ -100,7 +102,7 @@ function startTrain(job: StunJob | EchoJob): void {
     rttBySeq: new Float64Array(n), upBySeq: new Float64Array(n), downBySeq: new Float64Array(n),
     ackBySeq: new BigUint64Array(n),
     maxAnswered: -1, late: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
-    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), done: false,
+    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), endAt: 0, done: false,
   };
   trains.set(job.id, t);
   sock.on('message', (buf) => onMessage(t, buf, nowNs()));
@@ -174,9 +176,11 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
   t.rttBySeq[seq] = rtt;
   if (seq < t.maxAnswered) t.reordered++;
   else t.maxAnswered = seq;
-  if (t.outstanding + 1 === t.job.maxOutstanding) pump();
-  else if (t.next >= t.job.packets && t.outstanding === 0) finish(t);
+  if (t.outstanding + 1 === t.job.maxOutstanding || (t.next >= t.job.packets && t.outstanding === 0)) pump();
 }
+
+/** After the last fate is known, listen a little longer (within the last packet's timeout) for duplicates and late answers. */
+const LINGER_NS = 100 * MS;
 
 function send(t: Train, now: number): void {
   const i = t.next++;
@@ -211,7 +215,18 @@ function expire(t: Train, now: number): void {
   }
 }
 
+let pumping = false;
+
 function pump(): void {
+  pumping = true;
+  try {
+    schedule();
+  } finally {
+    pumping = false;
+  }
+}
+
+function schedule(): void {
   if (timer) { clearTimeout(timer); timer = undefined; }
   if (immediate) { clearImmediate(immediate); immediate = undefined; }
   let wakeSend = Infinity;
@@ -222,7 +237,12 @@ function pump(): void {
     expire(t, now);
     const spacing = t.job.spacingMs * MS;
     while (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding && t.start + t.next * spacing <= nowNs()) send(t, nowNs());
-    if (t.next >= t.job.packets && t.outstanding === 0) { finish(t); continue; }
+    if (t.next >= t.job.packets && t.outstanding === 0) {
+      if (t.endAt === 0) t.endAt = Math.min(now + LINGER_NS, t.sentAt[t.job.packets - 1]! + t.job.packetTimeoutMs * MS);
+      if (now >= t.endAt) { finish(t); continue; }
+      wakeExpire = Math.min(wakeExpire, t.endAt);
+      continue;
+    }
     if (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding) wakeSend = Math.min(wakeSend, t.start + t.next * spacing);
     if (t.expireIdx < t.next) wakeExpire = Math.min(wakeExpire, t.sentAt[t.expireIdx]! + t.job.packetTimeoutMs * MS);
   }
@@ -243,7 +263,7 @@ function finish(t: Train, stoppedBy?: string): void {
   const r = report(t, stoppedBy);
   t.sock.close();
   post({ type: 'done', report: r });
-  pump();
+  if (!pumping) pump();
 }
 
 function report(t: Train, stoppedBy?: string): TrainReport {
