@@ -74,17 +74,15 @@ export function sweep<R extends string>(
       if (s.end < to) pts.push(s.end);
     }
   }
-  const bounds = Float64Array.from(pts).sort();
+  const sorted = Float64Array.from(pts).sort();
+  const bounds: number[] = [];
+  for (const x of sorted) if (x !== bounds[bounds.length - 1]) bounds.push(x);
   const idx = lists.map(() => 0);
   const states: (string | undefined)[] = lists.map(() => undefined);
   const out: Span<R>[] = [];
-  let prev = NaN;
   for (let b = 0; b < bounds.length - 1; b++) {
     const a = bounds[b]!;
-    if (a === prev) continue;
-    prev = a;
     const z = bounds[b + 1]!;
-    if (z <= a) continue;
     let seen: number | undefined;
     for (let i = 0; i < lists.length; i++) {
       const l = lists[i]!;
