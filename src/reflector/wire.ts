@@ -16,7 +16,7 @@
 //  40  reflector send time     8   reflector's monotonic clock, ns (0 in a request)
 //  48  reflector received      4   distinct packets of this session received so far
 //  52  reserved, 0             4
-//  56  ack vector              8   bit i set: the reflector had received seq - 1 - i
+//  56  ack vector              8   bit i (0-62) set: the reflector had received seq - 1 - i
 //  64  key id                  k
 //  64+k padding, zero          to length - 16
 //  len-16 HMAC-SHA256 over bytes [0, len - 16), first 16 bytes

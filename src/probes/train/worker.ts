@@ -292,8 +292,9 @@ function report(t: Train, stoppedBy?: string): TrainReport {
     lost++;
     burstMax = Math.max(burstMax, ++burst);
     if (t.job.proto === 'echo') {
-      // The latest answered packet within 64 after this one says whether the reflector got it.
-      for (let j = Math.min(n - 1, i + 64); j > i; j--) {
+      // The latest answered packet within 63 after this one says whether the reflector got it
+      // (the ack vector carries the 63 sequence numbers below the one it answers).
+      for (let j = Math.min(n - 1, i + 63); j > i; j--) {
         if (t.state[j] !== ANSWERED) continue;
         if ((t.ackBySeq[j]! >> BigInt(j - 1 - i)) & 1n) lostDown++;
         else lostUp++;
