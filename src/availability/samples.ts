@@ -1,0 +1,177 @@
+// Probe outcomes from a file, for `slaprobe report --samples`: CSV with a header row or JSON
+// Lines, one outcome a line, read as a stream (a month of 100 targets at 10 s is 27 million
+// lines; only the per-target segments are kept). Fields: timestamp (RFC 3339 with offset, or
+// Unix seconds), target, success (true/false, 1/0), and optional region, rtt_ms, reason.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseInstant } from './calendar.ts';
+import type { TimelineSource } from './service.ts';
+import { applyOutcome, withOpen, type OpenSegment } from './timeline.ts';
+import type { Span, TargetState } from './types.ts';
+
+export class SamplesError extends Error {
+  readonly code = 'SLAPROBE_SAMPLES_INVALID';
+  readonly messages: string[];
+  constructor(messages: string[]) {
+    super(messages.join('\n'));
+    this.name = 'SamplesError';
+    this.messages = messages;
+  }
+}
+
+interface Track {
+  closed: Span<TargetState>[];
+  open?: OpenSegment;
+}
+
+export interface SamplesTimeline extends TimelineSource {
+  targets(): string[];
+  /** Outcomes read, and the first and last timestamp (Unix ms). */
+  count: number;
+  first: number;
+  last: number;
+}
+
+export interface ReadSamplesOptions {
+  /** Interval of a target's runs, ms: the gap rule needs it (config, else --interval). */
+  intervalOf: (target: string) => number;
+  /** Bad lines tolerated (reported) before giving up; default 0. */
+  maxBadLines?: number;
+  /** Called with each bad line's message when it is tolerated. */
+  onBadLine?: (msg: string) => void;
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'up', 'ok']);
+const FALSE = new Set(['false', '0', 'no', 'down', 'fail']);
+
+/** Splits one CSV line (RFC 4180 quoting, no line breaks inside fields). */
+export function splitCsv(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (q) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') q = false;
+      else cur += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+export async function readSamples(file: string, opts: ReadSamplesOptions): Promise<SamplesTimeline> {
+  const tracks = new Map<string, Map<string, Track>>();
+  const bad: string[] = [];
+  const max = opts.maxBadLines ?? 0;
+  let count = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  let header: Map<string, number> | undefined;
+  let format: 'csv' | 'jsonl' | undefined;
+  let lineNo = 0;
+
+  const fail = (msg: string) => {
+    const m = `${file}:${lineNo}: ${msg}`;
+    bad.push(m);
+    if (bad.length > max) throw new SamplesError(max > 0 ? [...bad.slice(-1), `${file}: more than ${max} bad lines (--max-bad-lines); fix the file or raise the limit`] : [m]);
+    opts.onBadLine?.(m);
+  };
+
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (e: NodeJS.ErrnoException) => reject(new SamplesError([`${file}: cannot read samples (${e.code === 'ENOENT' ? 'no such file' : e.code}); pass an existing CSV or JSON Lines file with --samples`])));
+  });
+  await opened;
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  for await (const raw of rl) {
+    lineNo++;
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (format === undefined) {
+      if (line.startsWith('{')) format = 'jsonl';
+      else {
+        format = 'csv';
+        const cols = splitCsv(line).map((c) => c.trim().toLowerCase());
+        header = new Map(cols.map((c, i) => [c, i]));
+        const missing = ['timestamp', 'target', 'success'].filter((c) => !header!.has(c));
+        if (missing.length > 0) {
+          throw new SamplesError([`${file}:1: CSV header lacks ${missing.join(', ')}; the first line must name the columns, e.g. "timestamp,target,success,region,rtt_ms,reason" (or use JSON Lines)`]);
+        }
+        continue;
+      }
+    }
+    let ts: unknown;
+    let target: unknown;
+    let success: unknown;
+    let region: unknown = '';
+    if (format === 'jsonl') {
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        fail('not valid JSON; each line must be one object such as {"timestamp":"2026-11-01T00:00:00Z","target":"api","success":true}');
+        continue;
+      }
+      ts = o['timestamp'];
+      target = o['target'];
+      success = o['success'];
+      region = o['region'] ?? '';
+    } else {
+      const f = splitCsv(line);
+      ts = f[header!.get('timestamp')!]?.trim();
+      target = f[header!.get('target')!]?.trim();
+      success = f[header!.get('success')!]?.trim();
+      const ri = header!.get('region');
+      region = ri === undefined ? '' : (f[ri]?.trim() ?? '');
+    }
+    const t = parseInstant(ts);
+    if (t === undefined) {
+      fail(`timestamp ${JSON.stringify(ts)} is not RFC 3339 with offset (2026-11-01T00:00:00Z) or Unix seconds`);
+      continue;
+    }
+    if (typeof target !== 'string' || target === '') {
+      fail('target is missing; every line names the target it probed');
+      continue;
+    }
+    const ok = typeof success === 'boolean' ? success : typeof success === 'string' ? (TRUE.has(success.toLowerCase()) ? true : FALSE.has(success.toLowerCase()) ? false : undefined) : success === 1 ? true : success === 0 ? false : undefined;
+    if (ok === undefined) {
+      fail(`success ${JSON.stringify(success)} is not true or false`);
+      continue;
+    }
+    if (typeof region !== 'string') region = String(region);
+    let byRegion = tracks.get(target);
+    if (!byRegion) tracks.set(target, (byRegion = new Map()));
+    let tr = byRegion.get(region as string);
+    if (!tr) byRegion.set(region as string, (tr = { closed: [] }));
+    const r = applyOutcome(tr.open, { t, success: ok }, opts.intervalOf(target));
+    if (r.outOfOrder) {
+      fail(`${target}${region ? `@${region}` : ''} at ${ts} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
+      continue;
+    }
+    if (r.closed) tr.closed.push(r.closed);
+    tr.open = r.open;
+    count++;
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
+
+  return {
+    count, first, last,
+    targets: () => [...tracks.keys()].sort(),
+    targetSpans(target, from, to, now) {
+      return [...(tracks.get(target)?.values() ?? [])].map((tr) =>
+        withOpen(tr.closed, tr.open, now).filter((s) => s.end > from && s.start < to));
+    },
+    degradedSpans: () => [],
+  };
+}

@@ -1,0 +1,167 @@
+// slaprobe report: availability per service, policy and period, from the agent's store or
+// from a samples file. Exit codes: 0 every reported period met its target (or has no data);
+// 1 at least one missed (so far, for a period in progress); 2 bad usage, config, store or
+// samples file.
+import type { PeriodReport } from '../availability/account.ts';
+import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
+import type { RecordedExclusion } from '../availability/exclusions.ts';
+import { FORMATS, type Format, render } from '../availability/format.ts';
+import { SamplesError, readSamples } from '../availability/samples.ts';
+import { reportService, type ServiceDef, type TimelineSource } from '../availability/service.ts';
+import type { Period, SlaPolicy } from '../availability/types.ts';
+import { parse } from '../cli.ts';
+import { parseDuration } from '../config/duration.ts';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from '../config/load.ts';
+import { POLICY_DEFAULTS, loadPresets } from '../config/sla.ts';
+import type { Config } from '../config/types.ts';
+import { StoreError, openStore, type Store } from '../store/index.ts';
+
+export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
+                       [--format table|json|csv|markdown] [--config FILE] [--data-dir DIR]
+                       [--samples FILE] [--interval DURATION] [--max-bad-lines N] [--now TIME]
+
+Availability of each service under each of its SLA policies: against the target, met or not,
+minutes by state, error budget, every downtime window (counted, not counted, excluded, and
+why), incidents with fault levels and recovery deadlines, and the credit owed.
+Rules: docs/availability.md.
+
+  --period YYYY-MM   the policy period ending with this month (a month; for rolling 12-month
+                     policies the 12 months ending with it). Default: the current period.
+  --year YYYY        every month of the year (monthly policies) or the year (others)
+  --service S        only this service
+  --sla P            only this policy (with --samples and no --config: the preset(s) to apply,
+                     comma-separated, e.g. udesk,hedu; default a 99.9 % monthly policy)
+  --format F         table (default), json, csv (one summary row per period), markdown
+  --config FILE      services and policies (default: the embedded config/default.yaml)
+  --data-dir DIR     the agent's store (default: agent.data_dir of the config)
+  --samples FILE     recompute from probe outcomes instead of the store: CSV with a header
+                     or JSON Lines; fields timestamp (RFC 3339 or Unix seconds), target,
+                     success, optional region, rtt_ms, reason. Without --config every
+                     target is a service of its own.
+  --interval D       run interval of sample targets not in the config (default 60s)
+  --max-bad-lines N  bad sample lines to skip (each reported on stderr) before giving up (0)
+  --now TIME         report as of TIME (RFC 3339), for reproducible what-ifs
+  -h, --help
+
+Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store or samples.
+`;
+
+const FALLBACK: SlaPolicy = { ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month, 5-minute rule (the defaults)' };
+
+function usage(msg: string): number {
+  process.stderr.write(`slaprobe report: ${msg}\n\nRun "slaprobe report --help" for the options.\n`);
+  return 2;
+}
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  const r = parse(argv, {
+    period: { type: 'string' }, year: { type: 'string' }, service: { type: 'string' }, sla: { type: 'string' },
+    format: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },
+    samples: { type: 'string' }, interval: { type: 'string' }, 'max-bad-lines': { type: 'string' }, now: { type: 'string' },
+  }, REPORT_HELP);
+  if (r === 'help') return 0;
+  if (!r) return 2;
+  const v = r.values as Record<string, string | undefined>;
+
+  if (v['period'] !== undefined && v['year'] !== undefined) return usage('give --period or --year, not both');
+  let sel: { year: number; month?: number } | undefined;
+  if (v['period'] !== undefined) {
+    const m = /^(\d{4})-(\d{2})$/.exec(v['period']);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) return usage(`--period ${JSON.stringify(v['period'])} is not a month; write YYYY-MM, e.g. --period 2026-11`);
+    sel = { year: Number(m[1]), month: Number(m[2]) };
+  }
+  if (v['year'] !== undefined) {
+    if (!/^\d{4}$/.test(v['year'])) return usage(`--year ${JSON.stringify(v['year'])} is not a year; write YYYY, e.g. --year 2026`);
+    sel = { year: Number(v['year']) };
+  }
+  const format = (v['format'] ?? 'table') as Format;
+  if (!FORMATS.includes(format)) return usage(`--format ${JSON.stringify(v['format'])} is not one of ${FORMATS.join(', ')}`);
+  const now = v['now'] === undefined ? Date.now() : parseInstant(v['now']);
+  if (now === undefined) return usage(`--now ${JSON.stringify(v['now'])} is not an RFC 3339 time with offset, e.g. 2026-12-01T00:00:00Z`);
+  const interval = v['interval'] === undefined ? 60_000 : parseDuration(v['interval']);
+  if (interval === undefined || interval < 1000) return usage(`--interval ${JSON.stringify(v['interval'])} is not a duration of 1s or more, e.g. 10s`);
+  const maxBad = v['max-bad-lines'] === undefined ? 0 : Number(v['max-bad-lines']);
+  if (!Number.isInteger(maxBad) || maxBad < 0) return usage(`--max-bad-lines ${JSON.stringify(v['max-bad-lines'])} is not a whole number`);
+
+  let config: Config | undefined;
+  if (v['config'] !== undefined || v['samples'] === undefined) {
+    try {
+      config = loadConfigFile(v['config'] ?? EMBEDDED_DEFAULT);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`slaprobe report: config rejected:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+
+  let store: Store | undefined;
+  try {
+    let source: TimelineSource;
+    let services: (ServiceDef & { sla: readonly SlaPolicy[] })[];
+    if (v['samples'] !== undefined) {
+      const intervals = new Map(config?.targets.map((t) => [t.name, t.interval]) ?? []);
+      const samples = await readSamples(v['samples'], {
+        intervalOf: (t) => intervals.get(t) ?? interval,
+        maxBadLines: maxBad,
+        onBadLine: (m) => process.stderr.write(`slaprobe report: skipped ${m}\n`),
+      });
+      source = samples;
+      if (samples.count === 0) process.stderr.write(`slaprobe report: ${v['samples']} holds no outcomes; every period will say no data\n`);
+      if (config) services = config.services;
+      else {
+        const presets = loadPresets();
+        const names = v['sla']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+        const policies: SlaPolicy[] = [];
+        for (const n of names) {
+          const p = presets.get(n);
+          if (typeof p !== 'object') return usage(`--sla ${n}: ${p ?? `no such preset; presets: ${[...presets.keys()].join(', ')}`}`);
+          policies.push(p);
+        }
+        services = samples.targets().map((t) => ({ name: t, targets: [t], rule: { type: 'all' as const }, sla: policies.length ? policies : [FALLBACK] }));
+      }
+      if (v['data-dir'] !== undefined) store = openStore(v['data-dir'], { mustExist: true });
+    } else {
+      store = openStore(v['data-dir'] ?? config!.agent.data_dir, { mustExist: true });
+      source = store;
+      services = config!.services;
+    }
+    const recorded: RecordedExclusion[] = store?.exclusions() ?? [];
+
+    if (v['service'] !== undefined) {
+      services = services.filter((s) => s.name === v['service']);
+      if (services.length === 0) return usage(`no service named "${v['service']}"; services: ${(config?.services ?? []).map((s) => s.name).join(', ') || '(the targets of the samples file)'}`);
+    }
+    const reports: PeriodReport[] = [];
+    const filterSla = config !== undefined ? v['sla'] : undefined;
+    let matched = false;
+    for (const s of services) {
+      const policies = s.sla.length > 0 ? s.sla : [FALLBACK];
+      for (const p of policies) {
+        if (filterSla !== undefined && p.name !== filterSla) continue;
+        matched = true;
+        const periods: Period[] = sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)];
+        for (const period of periods) {
+          if (period.start > now) continue; // not begun: nothing to say yet
+          reports.push(reportService(source, s, p, period, config?.maintenance ?? [], recorded, now));
+        }
+      }
+    }
+    if (filterSla !== undefined && !matched) return usage(`no policy named "${filterSla}" on the selected services`);
+    process.stdout.write(render(reports, format));
+    return reports.some((x) => x.met === false) ? 1 : 0;
+  } catch (e) {
+    if (e instanceof StoreError) {
+      process.stderr.write(`slaprobe report: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof SamplesError) {
+      process.stderr.write(`slaprobe report: samples rejected:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    store?.close();
+  }
+}
