@@ -100,15 +100,16 @@ export function selectors(expr: string): { name: string; labels: string[] }[] {
 /** The series the agent can expose: name -> label names (histograms expanded, region added). */
 export async function agentSeries(): Promise<Map<string, Set<string>>> {
   const m = createMetrics({ region: 'test', version: '0.0.0' });
+  // Our metrics declare their label names (a labelled metric may have no value yet); the
+  // default process/nodejs ones are read off their values.
+  const declared = new Map(
+    m.registry.getMetricsAsArray().map((x) => [x.name, (x as unknown as { labelNames?: string[] }).labelNames ?? []]),
+  );
   const out = new Map<string, Set<string>>();
   const add = (name: string, labels: string[]) => out.set(name, new Set([...labels, 'region', 'instance', 'job']));
   for (const metric of await m.registry.getMetricsAsJSON()) {
-    // prom-client does not list label names for default metrics; read them off the values
-    // and, for our own metrics, off the definitions (a labelled metric may have no value yet).
-    const declared = ((m as unknown as Record<string, { labelNames?: string[] }>)[metricKey(m, metric.name)]?.labelNames ?? []) as string[];
-    const seen = metric.values.flatMap((v) => Object.keys(v.labels));
-    const labels = [...declared, ...seen];
-    if (metric.type === 'histogram') {
+    const labels = [...(declared.get(metric.name) ?? []), ...metric.values.flatMap((v) => Object.keys(v.labels))];
+    if (String(metric.type) === 'histogram') {
       add(`${metric.name}_bucket`, [...labels, 'le']);
       add(`${metric.name}_sum`, labels);
       add(`${metric.name}_count`, labels);
@@ -118,11 +119,4 @@ export async function agentSeries(): Promise<Map<string, Set<string>>> {
   }
   add('up', []);
   return out;
-}
-
-function metricKey(m: object, name: string): string {
-  for (const [k, v] of Object.entries(m)) {
-    if (v && typeof v === 'object' && (v as { name?: string }).name === name) return k;
-  }
-  return '';
 }

@@ -10,6 +10,8 @@ import { parse } from 'yaml';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const DEPLOY = join(ROOT, 'deploy');
+/** The project's Node 24 (the `node` devDependency), which runs src/*.ts directly. */
+export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
 /** Which Debian package brings each tool: named in the failure so the fix is one command. */
 const PACKAGE_OF: Record<string, string> = {
@@ -44,9 +46,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): RunResult {
+export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd ?? ROOT,
+    env: opts.env ?? process.env,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
   });
