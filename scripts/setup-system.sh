@@ -10,7 +10,7 @@
 #   iproute2, nftables   network namespaces and packet drops for impairment tests
 set -euo pipefail
 want=(iputils-ping openssl ca-certificates coturn prometheus prometheus-alertmanager
-      prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose)
+      prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose systemd)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

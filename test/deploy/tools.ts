@@ -20,6 +20,7 @@ const PACKAGE_OF: Record<string, string> = {
   amtool: 'prometheus-alertmanager',
   'prometheus-alertmanager': 'prometheus-alertmanager',
   'docker-compose': 'docker-compose',
+  'systemd-analyze': 'systemd',
 };
 
 /** Absolute path of a tool on PATH; throws (never skips) with the package to install. */
