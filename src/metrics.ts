@@ -4,6 +4,7 @@
 // The names are a contract used by deploy/ (rules, alerts, dashboards) and documented in
 // README.md; test/metrics.test.ts checks that every name here appears there.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Target } from './config/types.ts';
 
 /** Seconds. Dense around the 150 ms latency target of HEDU-5.4 / UMEET-5.4. */
 export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2.5];
@@ -46,6 +47,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Unix time of the last successful configuration load or reload.',
       registers: r,
     }),
+    targetInfo: targetInfoGauge(registry, []),
     targets: new Gauge({
       name: 'slaprobe_targets',
       help: 'Number of configured targets, by probe kind.',
@@ -270,4 +272,25 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
   };
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
   return m;
+}
+
+const TARGET_INFO = 'slaprobe_target_info';
+
+function targetInfoGauge(registry: Registry, extra: string[]) {
+  return new Gauge({
+    name: TARGET_INFO,
+    help: 'Always 1 per configured target; carries the target\'s own config labels (targets[].labels) besides target and kind, for joins in rules: ... * on(target) group_left(team) slaprobe_target_info.',
+    labelNames: ['target', 'kind', ...extra],
+    registers: [registry],
+  });
+}
+
+/** Sets slaprobe_target_info for the configured targets; its label names follow the config. */
+export function setTargetInfo(m: Metrics, targets: readonly Target[]): void {
+  const extra = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+  m.registry.removeSingleMetric(TARGET_INFO);
+  m.targetInfo = targetInfoGauge(m.registry, extra);
+  for (const t of targets) {
+    m.targetInfo.set({ target: t.name, kind: t.kind, ...Object.fromEntries(extra.map((k) => [k, t.labels[k] ?? ''])) }, 1);
+  }
 }

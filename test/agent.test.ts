@@ -55,6 +55,7 @@ targets:
     headers:
       Authorization: "Bearer \${SLAPROBE_TEST_SECRET}"
   - name: web-hang
+    labels: {team: media}
     kind: http
     url: ${web.url}/hang
     interval: 200ms
@@ -127,16 +128,18 @@ describe('agent', () => {
     expect(sample(text, 'slaprobe_packets_sent_total', { target: 'self-icmp', kind: 'icmp' })! % 3).toBe(0);
     expect(sample(text, 'slaprobe_packets_lost_total', { target: 'self-icmp', direction: 'round_trip' })).toBe(0);
     for (const line of text.split('\n')) if (line.startsWith('slaprobe_')) expect(line).toContain('region="test-region"');
+    expect(sample(text, 'slaprobe_target_info', { target: 'web-hang', kind: 'http', team: 'media' })).toBe(1);
+    expect(sample(text, 'slaprobe_target_info', { target: 'web-ok', team: '' })).toBe(1);
   });
 
   it('passes promtool check metrics', async () => {
     const text = await metricsText();
-    let out = '';
+    let out: string;
     try {
       out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; status?: number };
-      throw new Error(`promtool check metrics failed (${err.status}): ${err.stdout}${err.stderr}`);
+      throw new Error(`promtool check metrics failed (${err.status}): ${err.stdout}${err.stderr}`, { cause: e });
     }
     expect(out.trim()).toBe('');
   });
