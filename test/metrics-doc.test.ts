@@ -18,7 +18,7 @@ describe('metric documentation and naming', () => {
     const m = createMetrics({ region: 'x', version: '0', defaultMetrics: false });
     for (const x of await m.registry.getMetricsAsJSON()) {
       expect(x.name).toMatch(/^slaprobe_[a-z0-9_]+$/);
-      expect(x.name.endsWith('_total'), `${x.name}: _total is for counters only`).toBe(x.type === 'counter');
+      expect(x.name.endsWith('_total'), `${x.name}: _total is for counters only`).toBe(String(x.type) === 'counter');
       expect(x.name, 'base units: seconds, not ms').not.toMatch(/_(ms|milliseconds|minutes)$/);
       expect(x.help.length).toBeGreaterThan(20);
     }
