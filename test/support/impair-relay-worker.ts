@@ -6,8 +6,14 @@ import dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 
 export interface Impairment { delayMs: number; jitterMs: number; loss: number; duplicate: boolean }
-export interface RelayData { upstreamHost: string; upstreamPort: number; seed: number; up: Impairment; down: Impairment }
-export interface RelayStats { upForwarded: number; upDropped: number; downForwarded: number; downDropped: number; appliedUpMs: number[]; appliedDownMs: number[] }
+export interface RelayData {
+  upstreamHost: string; upstreamPort: number; seed: number; up: Impairment; down: Impairment;
+  /** Offset of a big-endian u32 sequence number in the packets (16 in udp-echo): per-packet path times are then recorded. */
+  seqAt?: number;
+}
+export interface RelayStats { upForwarded: number; upDropped: number; downForwarded: number; downDropped: number; appliedUpMs: number[]; appliedDownMs: number[];
+  /** With seqAt: by sequence number, ms from the request reaching the relay to its reply leaving it (the path as the relay saw it). */
+  pathMs: Record<number, number> }
 
 const cfg = workerData as RelayData;
 const port = parentPort!;
@@ -23,13 +29,15 @@ const rand = () => {
 };
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [] };
+const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [], pathMs: {} };
+const upArrival = new Map<number, number>();
 const front = dgram.createSocket('udp4');
 const back = dgram.createSocket('udp4');
 let client: { address: string; port: number } | undefined;
 const queue: Array<{ due: number; at: number; buf: Buffer; up: boolean }> = [];
 let timer: NodeJS.Timeout | undefined;
 let imm: NodeJS.Immediate | undefined;
+const NAP = new Int32Array(new SharedArrayBuffer(4));
 
 function schedule(): void {
   if (timer) clearTimeout(timer);
@@ -37,7 +45,11 @@ function schedule(): void {
   timer = undefined; imm = undefined;
   if (!queue.length) return;
   const wait = queue[0]!.due - now();
-  if (wait <= 2) imm = setImmediate(pump);
+  if (wait <= 2) {
+    // Nap 0.1 ms between event-loop turns, like the probe's packet worker: precise, not a busy spin.
+    Atomics.wait(NAP, 0, 0, Math.max(0, Math.min(0.1, wait)));
+    imm = setImmediate(pump);
+  }
   else timer = setTimeout(pump, Math.floor(wait - 2));
 }
 
@@ -47,7 +59,15 @@ function pump(): void {
     const q = queue.shift()!;
     const sent = now();
     if (q.up) { back.send(q.buf); stats.appliedUpMs.push(sent - q.at); }
-    else if (client) { front.send(q.buf, client.port, client.address); stats.appliedDownMs.push(sent - q.at); }
+    else if (client) {
+      front.send(q.buf, client.port, client.address);
+      stats.appliedDownMs.push(sent - q.at);
+      if (cfg.seqAt !== undefined && q.buf.length >= cfg.seqAt + 4) {
+        const seq = q.buf.readUInt32BE(cfg.seqAt);
+        const a = upArrival.get(seq);
+        if (a !== undefined && stats.pathMs[seq] === undefined) stats.pathMs[seq] = sent - a;
+      }
+    }
   }
   schedule();
 }
@@ -55,6 +75,7 @@ function pump(): void {
 function enqueue(buf: Buffer, up: boolean): void {
   const at = now();
   const imp = up ? cfg.up : cfg.down;
+  if (up && cfg.seqAt !== undefined && buf.length >= cfg.seqAt + 4) upArrival.set(buf.readUInt32BE(cfg.seqAt), at);
   if (rand() < imp.loss) {
     if (up) stats.upDropped++; else stats.downDropped++;
     return;

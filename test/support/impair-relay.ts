@@ -9,11 +9,12 @@ export const NONE: Impairment = { delayMs: 0, jitterMs: 0, loss: 0, duplicate: f
 
 export interface Relay { port: number; stats(): Promise<RelayStats>; close(): Promise<void> }
 
-export async function startRelay(opts: { upstreamPort: number; upstreamHost?: string; seed: number; up?: Partial<Impairment>; down?: Partial<Impairment> }): Promise<Relay> {
+export async function startRelay(opts: { upstreamPort: number; upstreamHost?: string; seed: number; up?: Partial<Impairment>; down?: Partial<Impairment>; seqAt?: number }): Promise<Relay> {
   const w = new Worker(new URL('./impair-relay-worker.ts', import.meta.url), {
     workerData: {
       upstreamHost: opts.upstreamHost ?? '127.0.0.1', upstreamPort: opts.upstreamPort, seed: opts.seed,
       up: { ...NONE, ...opts.up }, down: { ...NONE, ...opts.down },
+      ...(opts.seqAt !== undefined ? { seqAt: opts.seqAt } : {}),
     },
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -4,9 +4,10 @@
 // process.hrtime.bigint() taken in the send call's caller and in the 'message' handler.
 //
 // Sends are due at start + i x spacing. Node timers have 1 ms granularity and can fire a
-// millisecond early or late, so the worker sleeps on a timer until ~2 ms before the next send
-// and then polls with setImmediate (which still lets receive events in between, so their
-// stamps stay close to the socket) until the send is due.
+// millisecond early or late, so the worker sleeps on a timer until ~2 ms before the next send,
+// then alternates 0.1 ms naps (Atomics.wait) with setImmediate turns of the event loop, which
+// take in received datagrams, until the send is due. Polling without the naps would burn a
+// core per stream and, on a busy machine, get the thread preempted: worse timing, not better.
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -21,6 +22,8 @@ const nowNs = (): number => Number(process.hrtime.bigint() - BASE);
 const MS = 1e6;
 /** Poll instead of sleeping once the next send is this close. */
 const SPIN_NS = 2 * MS;
+const NAP = new Int32Array(new SharedArrayBuffer(4));
+const NAP_MS = 0.1;
 
 const PENDING = 1;
 const ANSWERED = 2;
@@ -248,6 +251,9 @@ function schedule(): void {
   }
   const after = nowNs();
   if (wakeSend - after <= SPIN_NS) {
+    // Close to a send: nap at most NAP_MS (a blocking wait, no CPU burnt), then let the loop
+    // take in any received datagram (its stamp is at most NAP_MS late) and look again.
+    Atomics.wait(NAP, 0, 0, Math.min(NAP_MS, Math.max(0, (wakeSend - after) / MS)));
     immediate = setImmediate(pump);
     return;
   }
