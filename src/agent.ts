@@ -11,8 +11,12 @@ import { type Metrics, createMetrics, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
 import { createAgentServer, listen } from './server.ts';
+import { type Reflector, startReflector } from './reflector/index.ts';
+import { createAvailabilitySink } from './sinks/availability.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
+import { createQualitySink } from './sinks/quality.ts';
+import { StoreError, openStore } from './store/index.ts';
 import type { Sink } from './sinks/types.ts';
 import { VERSION } from './version.ts';
 
@@ -44,10 +48,21 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const log = opts.logger ?? createLogger(config.agent.log_level);
   const metrics = createMetrics({ region: config.agent.region, version: VERSION });
   mkdirSync(config.agent.data_dir, { recursive: true });
+  let store;
+  try {
+    store = openStore(config.agent.data_dir);
+  } catch (e) {
+    // A corrupt store, or one from a newer slaprobe, is never overwritten: nothing starts.
+    if (e instanceof StoreError) throw new ConfigError([e.message]);
+    throw e;
+  }
 
   const metricsSink = createMetricsSink(metrics);
   const logSink = createLogSink(log);
-  const sinks: Sink[] = [metricsSink, logSink];
+  const availability = createAvailabilitySink({ config, store, metrics, log });
+  const quality = createQualitySink({ metrics, onBreachChange: (target, breached, at) => availability.markDegraded(target, breached, at) });
+  quality.reload([...config.targets]);
+  const sinks: Sink[] = [metricsSink, logSink, quality, availability];
   // Scheduler, runner and probes run in the engine worker; results fan out to the sinks here,
   // one loop, a throwing sink logged and passed over.
   const scheduler = startEngine({
@@ -90,11 +105,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       log.error({ config: opts.configFile, errors: messages }, 'config reload rejected; the running config is unchanged');
       return { ok: false, messages };
     }
-    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency'] as const).filter((k) => next.agent[k] !== config.agent[k]);
-    if (restartOnly.length > 0) log.warn({ keys: restartOnly.map((k) => `agent.${k}`) }, 'these settings change only on restart; the rest of the new config is applied');
+    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency'] as const).filter((k) => next.agent[k] !== config.agent[k]).map((k) => `agent.${k}`);
+    if (JSON.stringify(next.reflector) !== JSON.stringify(config.reflector)) restartOnly.push('reflector');
+    if (restartOnly.length > 0) log.warn({ keys: restartOnly }, 'these settings change only on restart; the rest of the new config is applied');
     const gone = config.targets.filter((t) => !next.targets.some((n) => n.name === t.name));
     config = next;
     scheduler.set(config.targets);
+    quality.reload([...config.targets]);
+    availability.reload(config);
     for (const t of gone) {
       metricsSink.forget(t.name);
       logSink.forget(t.name);
@@ -107,12 +125,27 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     return reloading;
   };
 
+  let reflector: Reflector | undefined;
+  if (config.reflector) {
+    try {
+      reflector = await startReflector(config.reflector, { metrics, log });
+      log.info({ listen: `${reflector.address.address}:${reflector.address.port}`, keys: Object.keys(config.reflector.keys).length }, 'udp-echo reflector listening');
+    } catch (e) {
+      await scheduler.stop();
+      availability.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ConfigError([`${opts.configFile}: reflector.listen: cannot listen on ${config.reflector.listen} (${code}); pick another address or port`]);
+    }
+  }
+
   const server = createAgentServer({ registry: () => metrics.registry, ready: () => firstRoundDone, reload: serialReload });
   let address: AddressInfo;
   try {
     address = await listen(server, config.agent.listen);
   } catch (e) {
     await scheduler.stop();
+    await reflector?.close();
+    availability.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError([`${opts.configFile}: agent.listen: cannot listen on ${config.agent.listen} (${code}); ${code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen HOST:PORT' : 'check the address'}`]);
   }
@@ -126,6 +159,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     ready: () => firstRoundDone,
     async stop() {
       await scheduler.stop();
+      await reflector?.close();
+      availability.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,6 +1,6 @@
 // The command line as a user runs it: a real process, real exit codes, real output.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,19 @@ describe('slaprobe CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('config rejected, nothing started');
     expect(r.stderr).toContain(`${f}:4:35: targets[0].address: "127.0.0.1" has no port`);
+  });
+
+  it('run refuses a corrupt store, exits 2 and leaves the file as it was', async () => {
+    const data = join(dir, 'corrupt-data');
+    mkdirSync(data, { recursive: true });
+    const junk = 'this is not a database'.repeat(10);
+    writeFileSync(join(data, 'slaprobe.db'), junk);
+    const f = join(dir, 'ok.yaml');
+    writeFileSync(f, `agent:\n  listen: 127.0.0.1:0\n  data_dir: ${data}\ntargets:\n  - {name: a, kind: tcp, address: "127.0.0.1:9"}\n`);
+    const r = await run('run', '--config', f);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('slaprobe.db: is not an SQLite database');
+    expect(readFileSync(join(data, 'slaprobe.db'), 'utf8')).toBe(junk);
   });
 
   it('probe http: prints every phase; exit 0 on success, 1 on failure', async () => {
