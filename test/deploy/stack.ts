@@ -3,9 +3,10 @@
 // with the shipped rules. Every server listens on 127.0.0.1 and lives in a temp dir.
 import { createServer, type IncomingMessage } from 'node:http';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
-import { DEPLOY, freePort, httpOk, readYaml, startServer, tempDir, tool, waitFor, type Server } from './tools.ts';
+import { ruleFiles } from './promql.ts';
+import { DEPLOY, freePort, httpOk, NODE, readYaml, ROOT, startServer, tempDir, tool, waitFor, type Server } from './tools.ts';
 
 export interface Notification {
   receiver: string;
@@ -145,4 +146,58 @@ export async function postAlerts(amUrl: string, alerts: { labels: Record<string,
     body: JSON.stringify(alerts.map((a) => ({ ...a, startsAt: new Date().toISOString() }))),
   });
   if (!r.ok) throw new Error(`POST /api/v2/alerts: ${r.status} ${await r.text()}`);
+}
+
+export interface Agent extends Server {
+  url: string;
+  dir: string;
+}
+
+/** The real agent (src/cli.ts on the project's Node 24) with `config` (agent.listen and data_dir are set here). */
+export async function startAgent(config: { agent: Record<string, unknown>; [k: string]: unknown }): Promise<Agent> {
+  const dir = tempDir('agent');
+  const port = await freePort();
+  const full = { ...config, agent: { ...config.agent, listen: `127.0.0.1:${port}`, data_dir: join(dir, 'data') } };
+  writeFileSync(join(dir, 'config.yaml'), stringify(full));
+  const srv = startServer(NODE, [join(ROOT, 'src', 'cli.ts'), 'run', '--config', join(dir, 'config.yaml')]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`the agent's /readyz on ${url}`, async () => {
+    if (srv.child.exitCode !== null) throw new Error(`agent exited ${srv.child.exitCode}:\n${srv.output()}`);
+    return (await httpOk(`${url}/readyz`)) ? true : undefined;
+  }, 60_000);
+  return { ...srv, url, dir };
+}
+
+/**
+ * prometheus.yml for a test: the shipped scrape settings of the slaprobe job (honor_labels,
+ * region label) pointed at one agent, with short intervals, and the rule files beside it.
+ */
+export function prometheusConfigForTest(o: { agent: string; region: string; alertmanager?: string; interval: string; ruleFiles: string[] }): string {
+  const shipped = readYaml<{ scrape_configs: Record<string, unknown>[] }>(join(DEPLOY, 'prometheus', 'prometheus.yml'));
+  const job = shipped.scrape_configs.find((j) => j.job_name === 'slaprobe')!;
+  return stringify({
+    global: { scrape_interval: o.interval, scrape_timeout: o.interval, evaluation_interval: o.interval },
+    rule_files: o.ruleFiles,
+    ...(o.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(o.alertmanager).host] }] }] } } : {}),
+    scrape_configs: [
+      {
+        ...job,
+        scrape_interval: o.interval,
+        scrape_timeout: o.interval,
+        static_configs: [{ targets: [new URL(o.agent).host], labels: { region: o.region } }],
+      },
+    ],
+  });
+}
+
+/** The shipped rule files' text, by file name; `edit` may change a parsed file before it is written. */
+export function shippedRuleFiles(edit?: (name: string, doc: { groups: { name: string; rules: Record<string, unknown>[] }[] }) => void): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of ruleFiles()) {
+    const name = basename(f);
+    const doc = readYaml<{ groups: { name: string; rules: Record<string, unknown>[] }[] }>(f);
+    edit?.(name, doc);
+    out[name] = stringify(doc);
+  }
+  return out;
 }
