@@ -138,7 +138,12 @@ export function parseInstant(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v * 1000) : undefined;
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
-  if (/^\d{1,12}(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  // Unix seconds: the common case of large exports, checked without a regular expression.
+  const c = s.charCodeAt(0);
+  if (c >= 48 && c <= 57 && s.length <= 20 && !s.includes('-') && !s.includes(':')) {
+    const n = Number(s);
+    return Number.isFinite(n) && /^\d+(\.\d+)?$/.test(s) ? Math.round(n * 1000) : undefined;
+  }
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const [mo, d, h, mi, sec] = [Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];

@@ -3,7 +3,6 @@
 // lines; only the per-target segments are kept). Fields: timestamp (RFC 3339 with offset, or
 // Unix seconds), target, success (true/false, 1/0), and optional region, rtt_ms, reason.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseInstant } from './calendar.ts';
 import type { TimelineSource } from './service.ts';
 import { applyOutcome, withOpen, type OpenSegment } from './timeline.ts';
@@ -44,6 +43,14 @@ export interface ReadSamplesOptions {
 const TRUE = new Set(['true', '1', 'yes', 'up', 'ok']);
 const FALSE = new Set(['false', '0', 'no', 'down', 'fail']);
 
+function parseBool(v: unknown): boolean | undefined {
+  if (v === 1) return true;
+  if (v === 0) return false;
+  if (typeof v !== 'string') return undefined;
+  const l = v.toLowerCase();
+  return TRUE.has(l) ? true : FALSE.has(l) ? false : undefined;
+}
+
 /** Splits one CSV line (RFC 4180 quoting, no line breaks inside fields). */
 export function splitCsv(line: string): string[] {
   if (!line.includes('"')) return line.split(',');
@@ -78,6 +85,10 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
   let header: Map<string, number> | undefined;
   let format: 'csv' | 'jsonl' | undefined;
   let lineNo = 0;
+  let cTs = 0;
+  let cTarget = 1;
+  let cSuccess = 2;
+  let cRegion = -1;
 
   const fail = (msg: string) => {
     const m = `${file}:${lineNo}: ${msg}`;
@@ -86,28 +97,25 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     opts.onBadLine?.(m);
   };
 
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (e: NodeJS.ErrnoException) => reject(new SamplesError([`${file}: cannot read samples (${e.code === 'ENOENT' ? 'no such file' : e.code}); pass an existing CSV or JSON Lines file with --samples`])));
-  });
-  await opened;
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  for await (const raw of rl) {
+  const handle = (raw: string) => {
     lineNo++;
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
     if (format === undefined) {
-      if (line.startsWith('{')) format = 'jsonl';
+      if (line.trimStart().startsWith('{')) format = 'jsonl';
       else {
         format = 'csv';
         const cols = splitCsv(line).map((c) => c.trim().toLowerCase());
         header = new Map(cols.map((c, i) => [c, i]));
         const missing = ['timestamp', 'target', 'success'].filter((c) => !header!.has(c));
         if (missing.length > 0) {
-          throw new SamplesError([`${file}:1: CSV header lacks ${missing.join(', ')}; the first line must name the columns, e.g. "timestamp,target,success,region,rtt_ms,reason" (or use JSON Lines)`]);
+          throw new SamplesError([`${file}:${lineNo}: CSV header lacks ${missing.join(', ')}; the first line must name the columns, e.g. "timestamp,target,success,region,rtt_ms,reason" (or use JSON Lines)`]);
         }
-        continue;
+        cTs = header.get('timestamp')!;
+        cTarget = header.get('target')!;
+        cSuccess = header.get('success')!;
+        cRegion = header.get('region') ?? -1;
+        return;
       }
     }
     let ts: unknown;
@@ -119,8 +127,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
       try {
         o = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        fail('not valid JSON; each line must be one object such as {"timestamp":"2026-11-01T00:00:00Z","target":"api","success":true}');
-        continue;
+        return fail('not valid JSON; each line must be one object such as {"timestamp":"2026-11-01T00:00:00Z","target":"api","success":true}');
       }
       ts = o['timestamp'];
       target = o['target'];
@@ -128,42 +135,53 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
       region = o['region'] ?? '';
     } else {
       const f = splitCsv(line);
-      ts = f[header!.get('timestamp')!]?.trim();
-      target = f[header!.get('target')!]?.trim();
-      success = f[header!.get('success')!]?.trim();
-      const ri = header!.get('region');
-      region = ri === undefined ? '' : (f[ri]?.trim() ?? '');
+      ts = f[cTs]?.trim();
+      target = f[cTarget]?.trim();
+      success = f[cSuccess]?.trim();
+      region = cRegion < 0 ? '' : (f[cRegion]?.trim() ?? '');
     }
     const t = parseInstant(ts);
-    if (t === undefined) {
-      fail(`timestamp ${JSON.stringify(ts)} is not RFC 3339 with offset (2026-11-01T00:00:00Z) or Unix seconds`);
-      continue;
-    }
-    if (typeof target !== 'string' || target === '') {
-      fail('target is missing; every line names the target it probed');
-      continue;
-    }
-    const ok = typeof success === 'boolean' ? success : typeof success === 'string' ? (TRUE.has(success.toLowerCase()) ? true : FALSE.has(success.toLowerCase()) ? false : undefined) : success === 1 ? true : success === 0 ? false : undefined;
-    if (ok === undefined) {
-      fail(`success ${JSON.stringify(success)} is not true or false`);
-      continue;
-    }
-    if (typeof region !== 'string') region = String(region);
+    if (t === undefined) return fail(`timestamp ${JSON.stringify(ts)} is not RFC 3339 with offset (2026-11-01T00:00:00Z) or Unix seconds`);
+    if (typeof target !== 'string' || target === '') return fail('target is missing; every line names the target it probed');
+    const ok = success === 'true' || success === true ? true : success === 'false' || success === false ? false : parseBool(success);
+    if (ok === undefined) return fail(`success ${JSON.stringify(success)} is not true or false`);
+    const reg = typeof region === 'string' ? region : String(region);
     let byRegion = tracks.get(target);
     if (!byRegion) tracks.set(target, (byRegion = new Map()));
-    let tr = byRegion.get(region as string);
-    if (!tr) byRegion.set(region as string, (tr = { closed: [] }));
+    let tr = byRegion.get(reg);
+    if (!tr) byRegion.set(reg, (tr = { closed: [] }));
     const r = applyOutcome(tr.open, { t, success: ok }, opts.intervalOf(target));
-    if (r.outOfOrder) {
-      fail(`${target}${region ? `@${region}` : ''} at ${ts} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
-      continue;
-    }
+    if (r.outOfOrder) return fail(`${target}${reg ? `@${reg}` : ''} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
     if (r.closed) tr.closed.push(r.closed);
     tr.open = r.open;
     count++;
     if (t < first) first = t;
     if (t > last) last = t;
+  };
+
+  let stream: ReturnType<typeof createReadStream>;
+  try {
+    stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SamplesError([`${file}: cannot read samples (${code === 'ENOENT' ? 'no such file' : code}); pass an existing CSV or JSON Lines file with --samples`]);
   }
+  // Lines are cut from each chunk by hand: no per-line promise, as readline's iterator has.
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const text = rest + chunk;
+    let a = 0;
+    for (let b = text.indexOf('\n'); b >= 0; b = text.indexOf('\n', a)) {
+      handle(text.slice(a, b));
+      a = b + 1;
+    }
+    rest = text.slice(a);
+  }
+  if (rest !== '') handle(rest);
 
   return {
     count, first, last,
