@@ -25,7 +25,10 @@ describe('schedule arithmetic', () => {
       buckets[Math.floor(o / 3000)]++;
     }
     // Uniform would be 100 per tenth of the interval; no tenth gets more than twice that.
-    for (const b of buckets) expect(b).toBeGreaterThan(50), expect(b).toBeLessThan(200);
+    for (const b of buckets) {
+      expect(b).toBeGreaterThan(50);
+      expect(b).toBeLessThan(200);
+    }
   });
 });
 

@@ -68,7 +68,10 @@ describe('icmp probe (system ping)', () => {
     expect(r.packets?.lost).toBe(0);
     expect(r.packets?.seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(r.packets?.rtts).toHaveLength(10);
-    for (const rtt of r.packets!.rtts) expect(rtt).toBeGreaterThan(0), expect(rtt).toBeLessThan(0.05);
+    for (const rtt of r.packets!.rtts) {
+      expect(rtt).toBeGreaterThan(0);
+      expect(rtt).toBeLessThan(0.05);
+    }
   });
 
   it('IPv6 loopback', async () => {
