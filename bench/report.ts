@@ -44,7 +44,7 @@ async function generate(file: string): Promise<void> {
   for (let t = START; t < END; t += STEP) {
     let chunk = '';
     for (let i = 0; i < TARGETS; i++) chunk += `${t / 1000},${targets[i]},${isDown(t, i) ? 'false' : 'true'},eu\n`;
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
