@@ -195,19 +195,21 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
     });
   }
 
+  const countedStarts = windows.filter((w) => w.status === 'counted').map((w) => w.start);
   const incidents: IncidentReport[] = [];
   for (const s of stretches(spans, (x) => x === 'down' || x === 'degraded' || x === 'partial', policy.merge_within)) {
     if (s.end <= ps || s.start >= pe) continue;
     const m = measure(spans, merged, s.start, s.end);
     // The level is the worst state reached, even where that part is excluded.
-    const reached = (st: ServiceState) => spans.some((x) => x.state === st && x.end > s.start && x.start < s.end);
-    const level: Level = reached('down') ? 'L1' : reached('degraded') ? 'L2' : 'L3';
+    const reached = new Set<ServiceState>();
+    for (let i = firstEndingAfter(spans, s.start); i < spans.length && spans[i]!.start < s.end; i++) reached.add(spans[i]!.state);
+    const level: Level = reached.has('down') ? 'L1' : reached.has('degraded') ? 'L2' : 'L3';
     const deadline = s.start + policy.recovery[level];
     const end = s.open ? null : s.end;
     const reasons = [...new Set(excl.filter((x) => x.end > s.start && x.start < s.end).map((x) => `${x.source}: ${x.reason}`))];
     incidents.push({
       level, start: s.start, end, duration_ms: s.end - s.start, first_seen: s.seen,
-      counted: windows.some((w) => w.status === 'counted' && w.start >= s.start && w.start < s.end),
+      counted: countedStarts.some((t) => t >= s.start && t < s.end),
       excluded_ms: m.excluded, excluded_reasons: reasons, deadline,
       deadline_met: end !== null ? end <= deadline : now > deadline ? false : null,
     });
