@@ -121,7 +121,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     let ts: unknown;
     let target: unknown;
     let success: unknown;
-    let region: unknown = '';
+    let region: unknown;
     if (format === 'jsonl') {
       let o: Record<string, unknown>;
       try {

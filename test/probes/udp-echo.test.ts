@@ -86,7 +86,7 @@ describe('the reflector under attack while the agent probes it', () => {
     const atk = dgram.createSocket('udp4');
     await new Promise<void>((r) => atk.bind(0, '127.0.0.2', () => r()));
     const valid = encodeRequest(ECHO_KEY, { keyId: 'k1', session: Buffer.alloc(8, 9), seq: 1, wallSeconds: Math.floor(Date.now() / 1000), sendNs: 1n }, 172);
-    let sent = { junk: 0, big: 0, replay: 0 };
+    const sent = { junk: 0, big: 0, replay: 0 };
     let stop = false;
     const flood = (async () => {
       while (!stop) {

@@ -14,7 +14,7 @@ import { parentPort } from 'node:worker_threads';
 import type { PacketTrain } from '../types.ts';
 import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
 import { TYPE_REPLY, encodeRequest, macValid, parseHeader } from '../../reflector/wire.ts';
-import type { EchoJob, FromWorker, Job, StunJob, ToWorker, TrainReport } from './protocol.ts';
+import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
 import { runStreamTrain } from './stream.ts';
 
 const BASE = process.hrtime.bigint();
