@@ -7,7 +7,7 @@ export async function metricsTable(): Promise<string> {
   const rows = (await m.registry.getMetricsAsJSON()).map((x) => {
     const labels = ((m.registry.getSingleMetric(x.name) as unknown as { labelNames?: string[] }).labelNames ?? []);
     const unit = /_seconds(_total)?$/.test(x.name) ? 'seconds' : /_timestamp_seconds$/.test(x.name) ? 'Unix seconds'
-      : /_ratio/.test(x.name) ? 'ratio (0-1)' : /minutes_total$/.test(x.name) ? 'minutes' : /_packets$/.test(x.name) ? 'packets' : x.name === 'slaprobe_mos' ? 'MOS (1-4.5)' : '-';
+      : /_ratio/.test(x.name) ? 'ratio (0-1)' : /_packets$/.test(x.name) ? 'packets' : x.name === 'slaprobe_mos' ? 'MOS (1-4.5)' : '-';
     const t = String(x.type);
     const type = t === 'counter' ? 'counter' : t === 'histogram' ? 'histogram' : 'gauge';
     return `| \`${x.name}\` | ${type} | ${[...labels, 'region'].map((l) => `\`${l}\``).join(', ')} | ${x.name.endsWith('_timestamp_seconds') ? 'Unix seconds' : unit} | ${x.help.replace(/\|/g, '\\|')} |`;

@@ -129,7 +129,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   if (config.reflector) {
     try {
       reflector = await startReflector(config.reflector, { metrics, log });
-      log.info({ listen: `${reflector.address.address}:${reflector.address.port}`, keys: Object.keys(config.reflector.keys).length }, 'udp-echo reflector listening');
     } catch (e) {
       await scheduler.stop();
       availability.close();

@@ -245,9 +245,11 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
-    serviceMinutes: new Counter({
-      name: 'slaprobe_service_minutes_total',
-      help: 'Minutes of service time by state: up, degraded, down (all down minutes), down_counted (down minutes in outages that count under the minimum-outage rule), unknown, excluded.',
+    // Seconds, not minutes: Prometheus base units (promtool check metrics insists). The
+    // accounting is in whole minutes, so the counter moves in steps of 60.
+    serviceSeconds: new Counter({
+      name: 'slaprobe_service_seconds_total',
+      help: 'Service time by state, in seconds (accounted in whole minutes, so steps of 60): up, degraded, down (all down time), down_counted (down time in outages that count under the minimum-outage rule), unknown, excluded.',
       labelNames: ['service', 'state'] as const,
       registers: r,
     }),

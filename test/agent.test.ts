@@ -8,7 +8,16 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
 import { createLogger } from '../src/log.ts';
+import { createSocket } from 'node:dgram';
 import { type Running, closedPort, httpServer, tcpServer } from './support/servers.ts';
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,6 +44,7 @@ async function until<T>(fn: () => Promise<T | undefined>, ms = 10_000): Promise<
 let web: Running;
 let silent: Running;
 let refusedPort: number;
+let echoPort: number;
 let dir: string;
 let agent: Agent;
 const logLines: Record<string, unknown>[] = [];
@@ -78,7 +88,23 @@ targets:
     spacing: 10ms
     interval: 2s
     timeout: 1500ms
-${extra}`;
+  - name: echo
+    kind: udp-echo
+    address: 127.0.0.1:${echoPort}
+    key: "0123456789abcdef0123"
+    packets: 20
+    spacing: 10ms
+    packet_timeout: 200ms
+    interval: 1s
+    timeout: 800ms
+${extra}services:
+  - name: meeting
+    targets: [web-ok, web-hang]
+    sla: [udesk, hedu]
+reflector:
+  listen: 127.0.0.1:${echoPort}
+  keys: {default: "0123456789abcdef0123"}
+`;
 
 const metricsText = async () => (await fetch(`http://127.0.0.1:${agent.address().port}/metrics`)).text();
 
@@ -87,6 +113,7 @@ beforeAll(async () => {
   web = await httpServer();
   silent = await tcpServer(() => undefined);
   refusedPort = await closedPort();
+  echoPort = await freeUdpPort();
   dir = mkdtempSync(join(tmpdir(), 'slaprobe-agent-'));
   writeFileSync(join(dir, 'config.yaml'), configText());
   agent = await startAgent({ configFile: join(dir, 'config.yaml'), logger: createLogger('debug', logStream) });
@@ -132,8 +159,14 @@ describe('agent', () => {
     expect(sample(text, 'slaprobe_target_info', { target: 'web-ok', team: '' })).toBe(1);
   });
 
-  it('passes promtool check metrics', async () => {
-    const text = await metricsText();
+  it('passes promtool check metrics, with every family present (packets, quality, availability)', async () => {
+    const text = await until(async () => {
+      const t = await metricsText();
+      return sample(t, 'slaprobe_packets_sent_total', { target: 'echo' }) && sample(t, 'slaprobe_availability_ratio', { service: 'meeting', sla: 'udesk' }) !== undefined ? t : undefined;
+    });
+    for (const name of ['slaprobe_jitter_seconds', 'slaprobe_mos', 'slaprobe_quality_verdict', 'slaprobe_loss_ratio_upper_bound', 'slaprobe_reflector_packets_total', 'slaprobe_service_up', 'slaprobe_error_budget_remaining_seconds']) {
+      expect(text, name).toContain(`\n${name}{`);
+    }
     let out: string;
     try {
       out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -157,13 +190,13 @@ describe('agent', () => {
     expect(await res.text()).toMatch(/targets\[0\]\.interval: expected a duration/);
     const text = await metricsText();
     expect(sample(text, 'slaprobe_config_last_reload_success')).toBe(0);
-    expect(agent.config().targets).toHaveLength(5);
+    expect(agent.config().targets).toHaveLength(6);
     expect(logLines.some((l) => l['msg'] === 'config reload rejected; the running config is unchanged')).toBe(true);
   });
 
   it('a good reload swaps targets and keeps the counters of targets that stayed', async () => {
     const before = sample(await metricsText(), 'slaprobe_probes_total', { target: 'web-ok', result: 'success' })!;
-    writeFileSync(join(dir, 'config.yaml'), configText().replace(/ {2}- name: refused[\s\S]*?timeout: 150ms\n/, '') + `  - name: added\n    kind: tcp\n    address: 127.0.0.1:${silent.port}\n    interval: 200ms\n    timeout: 150ms\n`);
+    writeFileSync(join(dir, 'config.yaml'), configText(`  - name: added\n    kind: tcp\n    address: 127.0.0.1:${silent.port}\n    interval: 200ms\n    timeout: 150ms\n`).replace(/ {2}- name: refused[\s\S]*?timeout: 150ms\n/, ''));
     const res = await fetch(`http://127.0.0.1:${agent.address().port}/-/reload`, { method: 'POST' });
     expect(res.status).toBe(200);
     await sleep(500);
@@ -172,6 +205,6 @@ describe('agent', () => {
     expect(sample(text, 'slaprobe_probes_total', { target: 'web-ok', result: 'success' })).toBeGreaterThanOrEqual(before);
     expect(sample(text, 'slaprobe_probes_total', { target: 'refused' })).toBeUndefined();
     expect(sample(text, 'slaprobe_probes_total', { target: 'added', result: 'success' })).toBeGreaterThanOrEqual(1);
-    expect(agent.config().targets.map((t) => t.name)).toEqual(['web-ok', 'web-hang', 'silent-tcp', 'self-icmp', 'added']);
+    expect(agent.config().targets.map((t) => t.name)).toEqual(['web-ok', 'web-hang', 'silent-tcp', 'self-icmp', 'echo', 'added']);
   });
 });

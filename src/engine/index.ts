@@ -36,6 +36,7 @@ export function startEngine(deps: EngineDeps): Engine {
     worker.on('message', (m: FromEngine) => {
       switch (m.type) {
         case 'result': {
+          if (stopping) break; // see worker.ts: shutdown-aborted runs are not observations
           const t = targets.get(m.target);
           if (t) deps.onResult(t, m.result, m.meta);
           break;

@@ -19,6 +19,9 @@ const scheduler = (() => {
     concurrency,
     run: async (target, dueAt, startedAt) => {
       const { result, durationSeconds } = await runProbe(target, stopCtl.signal);
+      // A run cut short by the agent's own shutdown observed nothing about the target:
+      // recording it would write a false failure into the availability timeline.
+      if (stopCtl.signal.aborted) return;
       post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds } });
     },
     onSkip: (t) => post({ type: 'skip', target: t.name }),

@@ -137,7 +137,7 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       // not taken back: counters only grow.
       const before = prev && prev.period === r.period.label ? prev.values[st]! : 0;
       const d = values[st]! - before;
-      if (d > 0) m.serviceMinutes.inc({ service: s.name, state: st }, d);
+      if (d > 0) m.serviceSeconds.inc({ service: s.name, state: st }, d * 60);
     }
   };
 
