@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentSeries, allRules, RULE_TESTS_DIR, ruleFiles, selectors } from './promql.ts';
+import { agentSeries, allRules, RULE_TESTS_DIR, ruleFiles, ruleGroups, selectors } from './promql.ts';
 import { DEPLOY, readYaml, run, tool } from './tools.ts';
 
 interface AlertTest {
@@ -86,6 +86,11 @@ describe('deploy/prometheus', () => {
       const anchor = a.annotations!.runbook!.split('#')[1]!;
       expect(anchors, `${a.alert}: #${anchor}`).toContain(anchor);
     }
+  });
+
+  it('group names are unique across the files (the PrometheusRule holds them all in one list)', () => {
+    const names = ruleGroups().map((g) => g.name);
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('recording rules are named level:metric:operations', () => {
