@@ -1,8 +1,8 @@
 // deploy/compose (validated by Debian's docker-compose: no engine runs here) and
 // deploy/systemd (verified and scored by systemd-analyze, offline).
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEPLOY, NODE, ROOT, run, tool } from './tools.ts';
@@ -79,6 +79,7 @@ describe('deploy/compose', () => {
     writeFileSync(join(dir, 'prometheus.yml'), readFileSync(join(COMPOSE_DIR, 'prometheus.yml')));
     symlinkSync(join(DEPLOY, 'prometheus', 'rules'), join(dir, 'rules'));
     const r = run(tool('promtool'), ['check', 'config', join(dir, 'prometheus.yml')]);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('SUCCESS: 3 rule files found');
   });
@@ -105,13 +106,17 @@ describe('deploy/systemd/slaprobe.service', () => {
   const directives = (name: string) => [...unit.matchAll(new RegExp(`^${name}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
 
   it('systemd-analyze verify accepts it', () => {
-    const r = run(tool('systemd-analyze'), ['verify', local()]);
+    const file = local();
+    const r = run(tool('systemd-analyze'), ['verify', file]);
+    rmSync(dirname(file), { recursive: true, force: true });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/slaprobe\.service:/);
   });
 
   it('scores an exposure of at most 2.5 ("OK") in systemd-analyze security', () => {
-    const r = run(tool('systemd-analyze'), ['security', '--offline=yes', '--threshold=25', local()]);
+    const file = local();
+    const r = run(tool('systemd-analyze'), ['security', '--offline=yes', '--threshold=25', file]);
+    rmSync(dirname(file), { recursive: true, force: true });
     expect(r.code, r.stdout.split('\n').slice(-3).join('\n')).toBe(0);
     expect(r.stdout).toMatch(/Overall exposure level for slaprobe\.service: [0-2]\.\d/);
   });

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRules, dashboards, panelsOf, substituteGrafanaVariables } from './promql.ts';
@@ -45,9 +45,10 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
   let tls: HttpServer;
   let agent: Agent;
   let prom: Prometheus;
+  let dir: string;
 
   beforeAll(async () => {
-    const dir = tempDir('promql');
+    dir = tempDir('promql');
     // A certificate that expires in 7 days: SlaprobeCertificateExpiringSoon must go pending.
     // DNS:localhost besides the IP: the http probe currently checks an IP-literal URL's
     // certificate against the name "localhost" (reported; not the deploy kit's to fix).
@@ -94,6 +95,7 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
       s?.closeAllConnections();
       await new Promise<void>((ok) => (s?.listening ? s.close(() => ok()) : ok()));
     }
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('every rule expression evaluates without error, and the key recording rules have data', async () => {

@@ -2,7 +2,7 @@
 // every object validates against the Kubernetes and prometheus-operator schemas
 // (kubernetes-models), the pod is hardened as documented, the config it mounts passes the
 // agent's own check, and the PrometheusRule carries exactly the promtool-tested rules.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -152,6 +152,7 @@ describe.each(overlays)('deploy/kubernetes/overlays/%s', (region) => {
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`region=${region}`);
     const r = check({ ...process.env, SLAPROBE_REGION: undefined });
+    rmSync(dir, { recursive: true, force: true });
     // Without the pod label's value the agent refuses to start, naming the variable.
     expect(r.code).toBe(2);
     expect(r.stderr + r.stdout).toContain('SLAPROBE_REGION');

@@ -2,7 +2,7 @@
 // receiver, Alertmanager with the shipped config (receivers pointed at the test), Prometheus
 // with the shipped rules. Every server listens on 127.0.0.1 and lives in a temp dir.
 import { createServer, type IncomingMessage } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ruleFiles } from './promql.ts';
@@ -100,7 +100,7 @@ export async function startAlertmanager(config: object): Promise<Alertmanager> {
     '--cluster.listen-address=',
   ]);
   await waitFor(`Alertmanager on ${url}\n${srv.output()}`, async () => ((await httpOk(`${url}/-/ready`)) ? true : undefined), 30_000);
-  return { ...srv, url };
+  return { ...srv, stop: stopAndRemove(srv, dir), url };
 }
 
 export interface Prometheus extends Server {
@@ -135,7 +135,7 @@ export async function startPrometheus(configText: string, files: Record<string, 
     const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(10_000) });
     return (await r.json()) as PromResult;
   };
-  return { ...srv, url, dir, query };
+  return { ...srv, stop: stopAndRemove(srv, dir), url, dir, query };
 }
 
 /** Posts alerts to Alertmanager's v2 API, as Prometheus would. */
@@ -165,7 +165,15 @@ export async function startAgent(config: { agent: Record<string, unknown>; [k: s
     if (srv.child.exitCode !== null) throw new Error(`agent exited ${srv.child.exitCode}:\n${srv.output()}`);
     return (await httpOk(`${url}/readyz`)) ? true : undefined;
   }, 60_000);
-  return { ...srv, url, dir };
+  return { ...srv, stop: stopAndRemove(srv, dir), url, dir };
+}
+
+/** stop() that also removes the server's temp dir (config, TSDB, store). */
+function stopAndRemove(srv: Server, dir: string): () => Promise<void> {
+  return async () => {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
 
 /**
