@@ -10,8 +10,16 @@ import { type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/t
 export const ABANDON_GRACE_MS = 1_000;
 
 export async function runProbe(target: Target, parent?: AbortSignal, probes: Record<ProbeKind, ProbeFn> = PROBES): Promise<{ result: ProbeResult; durationSeconds: number }> {
-  const timeout = AbortSignal.timeout(target.timeout);
-  const signal = parent ? AbortSignal.any([timeout, parent]) : timeout;
+  // One controller per run, aborted by the deadline or by the parent (shutdown). Not
+  // AbortSignal.timeout/any: they keep a timer or a dependent on the long-lived parent
+  // after the run, and at a thousand runs a second that is garbage the heap keeps growing on.
+  const ctl = new AbortController();
+  const signal = ctl.signal;
+  let timedOut = false;
+  const deadline = setTimeout(() => { timedOut = true; ctl.abort(Object.assign(new Error('deadline'), { name: 'TimeoutError', code: 'ABORT_ERR' })); }, target.timeout);
+  const onParent = () => ctl.abort(parent?.reason);
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener('abort', onParent, { once: true });
   const t0 = process.hrtime.bigint();
   let timer: NodeJS.Timeout | undefined;
   const abandoned = new Promise<ProbeResult>((resolve) => {
@@ -25,10 +33,12 @@ export async function runProbe(target: Target, parent?: AbortSignal, probes: Rec
     result = fail('error', `probe crashed: ${(e as Error)?.stack?.split('\n').slice(0, 2).join(' ') ?? String(e)}`, { code: 'PROBE_BUG' });
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
+    parent?.removeEventListener('abort', onParent);
   }
   const durationSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   // A failure caused by our own deadline is a timeout, whatever error surfaced first.
-  if (!result.success && timeout.aborted && result.reason !== 'timeout' && result.reason !== 'loss') {
+  if (!result.success && timedOut && result.reason !== 'timeout' && result.reason !== 'loss') {
     result = { ...result, reason: 'timeout', detail: `timed out after ${target.timeout} ms (${result.detail ?? result.reason})` };
   }
   return { result, durationSeconds };

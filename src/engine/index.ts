@@ -31,26 +31,30 @@ export function startEngine(deps: EngineDeps): Engine {
   let worker: Worker;
 
   const send = (m: ToEngine & { concurrency?: number }) => worker.postMessage(m);
+  const handle = (m: FromEngine) => {
+    switch (m.type) {
+      case 'result': {
+        if (stopping) break; // see worker.ts: shutdown-aborted runs are not observations
+        deps.onLateness(Math.max(0, m.meta.startedAt - m.meta.dueAt) / 1000);
+        const t = targets.get(m.target);
+        if (t) deps.onResult(t, m.result, m.meta);
+        break;
+      }
+      case 'skip':
+        deps.onSkip(m.target);
+        break;
+      case 'first-round':
+        firstDone = true;
+        firstWaiters.forEach((f) => f());
+        firstWaiters = [];
+        break;
+      case 'stopped':
+        break;
+    }
+  };
   const spawn = () => {
     worker = new Worker(WORKER_URL);
-    worker.on('message', (m: FromEngine) => {
-      switch (m.type) {
-        case 'result': {
-          if (stopping) break; // see worker.ts: shutdown-aborted runs are not observations
-          const t = targets.get(m.target);
-          if (t) deps.onResult(t, m.result, m.meta);
-          break;
-        }
-        case 'skip': deps.onSkip(m.target); break;
-        case 'lateness': deps.onLateness(m.seconds); break;
-        case 'first-round':
-          firstDone = true;
-          firstWaiters.forEach((f) => f());
-          firstWaiters = [];
-          break;
-        case 'stopped': break;
-      }
-    });
+    worker.on('message', (batch: FromEngine[]) => { for (const m of batch) handle(m); });
     worker.on('error', (e) => deps.log.error({ err: e }, 'probe engine worker failed'));
     worker.on('exit', (code) => {
       if (stopping) return;

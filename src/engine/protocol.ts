@@ -1,4 +1,5 @@
-// Messages between the agent's main thread and the probe engine worker.
+// Messages between the agent's main thread and the probe engine worker (which sends arrays
+// of FromEngine, batched).
 import type { Target } from '../config/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta } from '../sinks/types.ts';
@@ -10,6 +11,5 @@ export type ToEngine =
 export type FromEngine =
   | { type: 'result'; target: string; result: ProbeResult; meta: RunMeta }
   | { type: 'skip'; target: string }
-  | { type: 'lateness'; seconds: number }
   | { type: 'first-round' }
   | { type: 'stopped' };

@@ -34,6 +34,8 @@ export const httpProbe: ProbeFn = async (target, signal) => {
         }).then((c) => { conn = c; cb(null, c.socket); }, (e: Error) => cb(e, null));
       },
     });
+    // Set once the response was read to its end: the connection can then be closed quietly.
+    let clean = false;
     try {
       let res;
       try {
@@ -64,6 +66,7 @@ export const httpProbe: ProbeFn = async (target, signal) => {
       const location = res.headers['location'];
       if (REDIRECTS.has(res.statusCode) && t.follow_redirects && typeof location === 'string') {
         await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+        clean = true;
         add('transfer', secondsSince(tHeaders));
         if (hop + 1 > t.max_redirects) {
           return fail('redirects', `more than ${t.max_redirects} redirects (last to ${redactUrl(new URL(location, url))})`, { phases, ...(tls ? { tls } : {}), http: { status: res.statusCode, redirects: hop } });
@@ -93,6 +96,7 @@ export const httpProbe: ProbeFn = async (target, signal) => {
         const { reason, code } = classify(e);
         return fail(reason, `body: ${detailOf(e)}`, { code, phases, ...(tls ? { tls } : {}), http: { status: res.statusCode, bodyBytes: bytes } });
       }
+      clean = true;
       add('transfer', secondsSince(tHeaders));
       const http = { status: res.statusCode, redirects: hop, bodyBytes: bytes, ...(remoteAddress ? { remoteAddress } : {}) };
       const base: Partial<ProbeResult> = { phases, http, ...(tls ? { tls } : {}) };
@@ -108,7 +112,11 @@ export const httpProbe: ProbeFn = async (target, signal) => {
       }
       return { success: true, ...base };
     } finally {
-      client.destroy().catch(() => undefined);
+      // close() ends an idle connection quietly; destroy() without an error builds an Error
+      // (stack trace included) on every probe. A request still in flight (abort, too_large)
+      // is torn down by destroy().
+      if (clean) client.close().catch(() => undefined);
+      else client.destroy().catch(() => undefined);
     }
   }
 };
