@@ -95,6 +95,9 @@ export async function connectTimed(opts: {
     }
     const s = tlsConnect({
       socket,
+      // `host` is what the certificate is checked against when there is no SNI name (an IP
+      // literal): without it Node checks against "localhost".
+      host: tlsOpts.server_name ?? opts.host.replace(/^\[|\]$/g, ''),
       ...(servername ? { servername } : {}),
       // Verification is on unless the target opts out; the check is then ours to report.
       rejectUnauthorized: !tlsOpts.insecure_skip_verify,

@@ -130,6 +130,14 @@ describe('http probe against real loopback servers', () => {
     expect(r.tls?.certNotAfter).toBe(pki.valid.notAfter);
   });
 
+  it('https to an IP literal checks the certificate against the IP (IP SAN)', async () => {
+    const ok = await probe({ url: `${tls.url}/ok`, tls: { ca_file: pki.caFile } });
+    expect(ok.success).toBe(true);
+    // Checked against another IP (not in the certificate's SANs), the same server fails.
+    const wrong = await probe({ url: `${tls.url}/ok`, tls: { ca_file: pki.caFile, server_name: '127.0.0.2' } });
+    expect(wrong).toMatchObject({ success: false, reason: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+
   it.each([
     ['expired certificate', () => expired, 'CERT_HAS_EXPIRED'],
     ['self-signed certificate', () => selfSigned, 'DEPTH_ZERO_SELF_SIGNED_CERT'],
