@@ -79,7 +79,9 @@ export async function connectTimed(opts: {
 
   const t2 = hr();
   const tlsOpts = opts.tls;
-  const servername = tlsOpts.server_name ?? (isIP(opts.host.replace(/^\[|\]$/g, '')) ? undefined : opts.host);
+  // SNI carries names only (RFC 6066 3): an IP literal, given or configured, sends none.
+  const sniName = (tlsOpts.server_name ?? opts.host).replace(/^\[|\]$/g, '');
+  const servername = isIP(sniName) ? undefined : sniName;
   const tsock = await new Promise<TLSSocket>((resolve, reject) => {
     let ca: Buffer | undefined;
     let cert: Buffer | undefined;
