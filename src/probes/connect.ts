@@ -59,21 +59,7 @@ export async function connectTimed(opts: {
   }
   const dns = secondsSince(t0);
   const t1 = hr();
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = netConnect({ host: address, port: opts.port, noDelay: true });
-    const onAbort = () => s.destroy(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal.aborted) onAbort();
-    s.once('connect', () => {
-      opts.signal.removeEventListener('abort', onAbort);
-      s.removeAllListeners('error');
-      resolve(s);
-    });
-    s.once('error', (e) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      reject(new ConnectError(e, { dns }));
-    });
-  });
+  const socket = await ready(netConnect({ host: address, port: opts.port, noDelay: true }), 'connect', opts.signal, { dns });
   const connect = secondsSince(t1);
   if (!opts.tls) return { socket, address, dns, connect, readyAt: hr() };
 
@@ -82,47 +68,49 @@ export async function connectTimed(opts: {
   // SNI carries names only (RFC 6066 3): an IP literal, given or configured, sends none.
   const sniName = (tlsOpts.server_name ?? opts.host).replace(/^\[|\]$/g, '');
   const servername = isIP(sniName) ? undefined : sniName;
-  const tsock = await new Promise<TLSSocket>((resolve, reject) => {
-    let ca: Buffer | undefined;
-    let cert: Buffer | undefined;
-    let key: Buffer | undefined;
-    try {
-      if (tlsOpts.ca_file) ca = readFileSync(tlsOpts.ca_file);
-      if (tlsOpts.cert_file) cert = readFileSync(tlsOpts.cert_file);
-      if (tlsOpts.key_file) key = readFileSync(tlsOpts.key_file);
-    } catch (e) {
-      socket.destroy();
-      reject(new ConnectError(Object.assign(new Error('TLS file unreadable'), { code: 'ERR_TLS_FILE', cause: e }), { dns, connect }));
-      return;
-    }
-    const s = tlsConnect({
-      socket,
-      // `host` is what the certificate is checked against when there is no SNI name (an IP
-      // literal): without it Node checks against "localhost".
-      host: tlsOpts.server_name ?? opts.host.replace(/^\[|\]$/g, ''),
-      ...(servername ? { servername } : {}),
-      // Verification is on unless the target opts out; the check is then ours to report.
-      rejectUnauthorized: !tlsOpts.insecure_skip_verify,
-      ...(ca ? { ca } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
-      ...(tlsOpts.min_version ? { minVersion: tlsOpts.min_version } : {}),
-      ...(tlsOpts.alpn ? { ALPNProtocols: tlsOpts.alpn } : {}),
-    });
+  let files: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  try {
+    files = {
+      ...(tlsOpts.ca_file ? { ca: readFileSync(tlsOpts.ca_file) } : {}),
+      ...(tlsOpts.cert_file ? { cert: readFileSync(tlsOpts.cert_file) } : {}),
+      ...(tlsOpts.key_file ? { key: readFileSync(tlsOpts.key_file) } : {}),
+    };
+  } catch (e) {
+    socket.destroy();
+    throw new ConnectError(Object.assign(new Error('TLS file unreadable'), { code: 'ERR_TLS_FILE', cause: e }), { dns, connect });
+  }
+  const tsock = await ready(tlsConnect({
+    socket,
+    // `host` is what the certificate is checked against when there is no SNI name (an IP
+    // literal): without it Node checks against "localhost".
+    host: tlsOpts.server_name ?? opts.host.replace(/^\[|\]$/g, ''),
+    ...(servername ? { servername } : {}),
+    // Verification is on unless the target opts out; the check is then ours to report.
+    rejectUnauthorized: !tlsOpts.insecure_skip_verify,
+    ...files,
+    ...(tlsOpts.min_version ? { minVersion: tlsOpts.min_version } : {}),
+    ...(tlsOpts.alpn ? { ALPNProtocols: tlsOpts.alpn } : {}),
+  }), 'secureConnect', opts.signal, { dns, connect });
+  const tls = secondsSince(t2);
+  return { socket: tsock, address, dns, connect, tls, tlsInfo: tlsInfoOf(tsock), readyAt: hr() };
+}
+
+/** Resolves with the socket on its ready event; an error or the signal rejects with the phases so far. */
+function ready<S extends Socket>(s: S, event: 'connect' | 'secureConnect', signal: AbortSignal, phases: { dns?: number; connect?: number }): Promise<S> {
+  return new Promise<S>((resolve, reject) => {
     const onAbort = () => s.destroy(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' }));
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    s.once('secureConnect', () => {
-      opts.signal.removeEventListener('abort', onAbort);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    s.once(event, () => {
+      signal.removeEventListener('abort', onAbort);
       s.removeAllListeners('error');
       resolve(s);
     });
     s.once('error', (e) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      reject(new ConnectError(e, { dns, connect }));
+      signal.removeEventListener('abort', onAbort);
+      reject(new ConnectError(e, phases));
     });
   });
-  const tls = secondsSince(t2);
-  return { socket: tsock, address, dns, connect, tls, tlsInfo: tlsInfoOf(tsock), readyAt: hr() };
 }
 
 export function tlsInfoOf(s: TLSSocket): TlsInfo {
