@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { type Logger, createLogger } from './log.ts';
-import { type Metrics, createMetrics, setTargetInfo } from './metrics.ts';
+import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
 import { createAgentServer, listen } from './server.ts';
@@ -84,6 +84,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const applied = (c: Config) => {
     for (const k of PROBE_KINDS) metrics.targets.set({ kind: k }, c.targets.filter((t) => t.kind === k).length);
     setTargetInfo(metrics, c.targets);
+    setServiceTargetInfo(metrics, c.services);
     metrics.configReloadSuccess.set(1);
     metrics.configReloadTimestamp.set(Date.now() / 1000);
     log.info({ config: c.source, targets: c.targets.length, services: c.services.length, region: c.agent.region }, 'config loaded');

@@ -48,6 +48,12 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
     }),
     targetInfo: targetInfoGauge(registry, []),
+    serviceTargetInfo: new Gauge({
+      name: 'slaprobe_service_target_info',
+      help: 'Always 1 for each target a service lists, for joins: alerts on a target (quality, certificates) get their service with * on(region, target) group_left(service).',
+      labelNames: ['service', 'target'] as const,
+      registers: r,
+    }),
     targets: new Gauge({
       name: 'slaprobe_targets',
       help: 'Number of configured targets, by probe kind.',
@@ -285,6 +291,12 @@ function targetInfoGauge(registry: Registry, extra: string[]) {
     labelNames: ['target', 'kind', ...extra],
     registers: [registry],
   });
+}
+
+/** Sets slaprobe_service_target_info for the configured services. */
+export function setServiceTargetInfo(m: Metrics, services: readonly { name: string; targets: readonly string[] }[]): void {
+  m.serviceTargetInfo.reset();
+  for (const s of services) for (const target of s.targets) m.serviceTargetInfo.set({ service: s.name, target }, 1);
 }
 
 /** Sets slaprobe_target_info for the configured targets; its label names follow the config. */

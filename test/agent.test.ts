@@ -157,6 +157,8 @@ describe('agent', () => {
     for (const line of text.split('\n')) if (line.startsWith('slaprobe_')) expect(line).toContain('region="test-region"');
     expect(sample(text, 'slaprobe_target_info', { target: 'web-hang', kind: 'http', team: 'media' })).toBe(1);
     expect(sample(text, 'slaprobe_target_info', { target: 'web-ok', team: '' })).toBe(1);
+    expect(sample(text, 'slaprobe_service_target_info', { service: 'meeting', target: 'web-hang' })).toBe(1);
+    expect(sample(text, 'slaprobe_service_target_info', { target: 'self-icmp' })).toBeUndefined();
   });
 
   it('passes promtool check metrics, with every family present (packets, quality, availability)', async () => {

@@ -62,10 +62,12 @@ describe('deploy/alertmanager', () => {
         labels: { alertname: 'SlaprobeServiceDown', severity: 'page', level: 'L1', region, service },
       });
       await postAlerts(am.url, [
-        // eu: meetings is down -> its burn page and the region's quality warnings are inhibited.
+        // eu: meetings is down -> its burn page and its targets' quality warnings are inhibited;
+        // the same target's warning for rooms (not down) goes out.
         down('eu', 'meetings'),
         { labels: { alertname: 'SlaprobeErrorBudgetBurnFast', severity: 'page', region: 'eu', service: 'meetings', sla: 'hedu' } },
-        { labels: { alertname: 'SlaprobeQualityBreached', severity: 'warning', level: 'L2', region: 'eu', target: 'turn-eu', quantity: 'loss', window: '15m' } },
+        { labels: { alertname: 'SlaprobeQualityBreached', severity: 'warning', level: 'L2', region: 'eu', service: 'meetings', target: 'turn-eu', quantity: 'loss', window: '15m' } },
+        { labels: { alertname: 'SlaprobeQualityBreached', severity: 'warning', level: 'L2', region: 'eu', service: 'rooms', target: 'turn-eu', quantity: 'loss', window: '15m' } },
         // ap: nothing is down, its quality warning goes out.
         { labels: { alertname: 'SlaprobeQualityBreached', severity: 'warning', level: 'L2', region: 'ap', target: 'turn-ap', quantity: 'loss', window: '15m' } },
         // us: portal is in maintenance -> its outage is silenced; rooms' is not.
@@ -86,6 +88,7 @@ describe('deploy/alertmanager', () => {
         'meetings-oncall SlaprobeServiceDown eu meetings',
         'meetings-oncall SlaprobeServiceDown us rooms',
         'ops-chat SlaprobeQualityBreached ap turn-ap',
+        'ops-chat SlaprobeQualityBreached eu rooms',
         'oncall-pager SlaprobeErrorBudgetBurnFast ap portal udesk',
         'status-page SlaprobeServiceDown eu meetings',
         'status-page SlaprobeServiceDown us rooms',
