@@ -23,12 +23,11 @@
 //     node bench/icmp.ts --smokeping-sockets dgram --tag dgram'
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
+import { freePort, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** The project's own node (v24): the system one may be older. */
@@ -154,35 +153,6 @@ function sampleChildren(pid: number) {
     const mean = (k: 'liveCount' | 'liveRssMiB') => samples.reduce((a, s) => a + s[k], 0) / Math.max(1, samples.length);
     return { count: mean('liveCount'), rssMiB: mean('liveRssMiB'), maxCount: Math.max(0, ...samples.map((s) => s.liveCount)) };
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitHttp(url: string, child: ChildProcess, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not up yet */ }
-    await sleep(100);
-  }
-  throw new Error(`${url}: not up after ${ms} ms`);
-}
-
-async function stopChild(child: ChildProcess, ms = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** One scrape: the sum of a family's samples, and a histogram's cumulative buckets. */
