@@ -42,8 +42,13 @@ export const UDP_ECHO_DEFAULTS = {
   port: 8622,
   packets: 250,
   spacing: 20,
-  packet_timeout: 1_000,
+  // Beyond 500 ms a reply is useless to a conversation: the packet is lost, and counted late.
+  packet_timeout: 500,
   size: 172,
+  // Runs back to back: 5 s of stream (250 x 20 ms) in every 6 s, the last packet's wait
+  // inside the run's 5.5 s deadline. Used when neither the target nor `defaults` sets them.
+  interval: 6_000,
+  timeout: 5_500,
 };
 
 export const REFLECTOR_DEFAULTS = {

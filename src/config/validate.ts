@@ -60,7 +60,7 @@ function validateAgent(ctx: Ctx, v: unknown): AgentConfig {
   };
 }
 
-interface Defaults { interval: number; timeout: number; labels: Record<string, string>; quality: QualityTargets }
+interface Defaults { interval: number; timeout: number; labels: Record<string, string>; quality: QualityTargets; intervalSet: boolean; timeoutSet: boolean }
 
 function validateDefaults(ctx: Ctx, v: unknown): Defaults {
   const p = ['defaults'];
@@ -70,6 +70,8 @@ function validateDefaults(ctx: Ctx, v: unknown): Defaults {
     timeout: duration(ctx, d['timeout'], [...p, 'timeout'], { min: 1 }) ?? TARGET_DEFAULTS.timeout,
     labels: labels(ctx, d['labels'], [...p, 'labels']),
     quality: quality(ctx, d['quality'], [...p, 'quality'], QUALITY_DEFAULTS),
+    intervalSet: d['interval'] !== undefined,
+    timeoutSet: d['timeout'] !== undefined,
   };
 }
 
@@ -117,8 +119,12 @@ function validateTargets(ctx: Ctx, v: unknown, d: Defaults): Target[] {
       if (first !== undefined) ctx.add([...p, 'name'], `duplicate target name "${name}" (also targets[${first}]); target names must be unique`);
       else seen.set(name, i);
     }
-    const interval = duration(ctx, item['interval'], [...p, 'interval'], { min: 100, max: 86_400_000 }) ?? d.interval;
-    const timeout = duration(ctx, item['timeout'], [...p, 'timeout'], { min: 1 }) ?? Math.min(d.timeout, interval);
+    // udp-echo's stream runs back to back by default (UDP_ECHO_DEFAULTS); config defaults win.
+    const echo = kind === 'udp-echo';
+    const dInterval = echo && !d.intervalSet ? UDP_ECHO_DEFAULTS.interval : d.interval;
+    const dTimeout = echo && !d.timeoutSet ? UDP_ECHO_DEFAULTS.timeout : d.timeout;
+    const interval = duration(ctx, item['interval'], [...p, 'interval'], { min: 100, max: 86_400_000 }) ?? dInterval;
+    const timeout = duration(ctx, item['timeout'], [...p, 'timeout'], { min: 1 }) ?? Math.min(dTimeout, interval - 1);
     if (item['timeout'] !== undefined && timeout >= interval) {
       ctx.add([...p, 'timeout'], `must be shorter than the interval (${item['interval'] ?? 'default'} = ${interval} ms), got ${JSON.stringify(item['timeout'])}; lower the timeout or raise the interval`);
     }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import type { HttpTarget, IcmpTarget } from '../../src/config/types.ts';
+import type { HttpTarget, IcmpTarget, UdpEchoTarget } from '../../src/config/types.ts';
 
 const dir = join(import.meta.dirname, 'testdata');
 
@@ -100,6 +100,14 @@ describe('config acceptance', () => {
     const api = c.targets[1] as HttpTarget;
     expect([api.interval, api.timeout, api.method, api.max_redirects, api.follow_redirects]).toEqual([90_000, 2_500, 'GET', 10, true]);
     expect(c.agent).toEqual({ region: 'local', listen: '127.0.0.1:9917', data_dir: './data', log_level: 'info', concurrency: 64 });
+  });
+
+  it('udp-echo runs its 50 packets/s stream back to back by default', () => {
+    const c = parseConfig('targets:\n  - {name: e, kind: udp-echo, address: "127.0.0.1", key: "0123456789abcdef0123"}\n', 'x');
+    const e = c.targets[0] as UdpEchoTarget;
+    expect([e.interval, e.timeout, e.packets, e.spacing, e.packet_timeout, e.size, e.port]).toEqual([6_000, 5_500, 250, 20, 500, 172, 8622]);
+    // 250 packets at 20 ms: 5 s of stream in every 6 s run.
+    expect(((e.packets * e.spacing) / e.interval)).toBeCloseTo(5 / 6, 9);
   });
 
   it('expands ${ENV} and ${file:...} secrets, and $${ stays literal', () => {
