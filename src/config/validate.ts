@@ -40,7 +40,8 @@ export function validateConfig(raw: unknown, source: string, ctx: Ctx): Config |
   const agent = validateAgent(ctx, top['agent']);
   const defaults = validateDefaults(ctx, top['defaults']);
   const targets = validateTargets(ctx, top['targets'], defaults);
-  const services = validateServices(ctx, top['services'], targets);
+  const services = validateServices(ctx, top['services'], targets, defaults);
+  inheritServiceQuality(ctx, top['targets'], targets, services);
   const reflector = top['reflector'] === undefined ? undefined : validateReflector(ctx, top['reflector'], ['reflector']);
   const maintenance = validateMaintenance(ctx, top['maintenance'], ['maintenance'], services.map((s) => s.name));
   if (ctx.issues.length > 0) return undefined;
@@ -314,7 +315,29 @@ export function splitHostPort(hp: string): [string, number] {
   return [host, Number(hp.slice(i + 1))];
 }
 
-function validateServices(ctx: Ctx, v: unknown, targets: Target[]): ServiceConfig[] {
+/**
+ * A service's `quality` is the verdict thresholds of its packet targets that set none of
+ * their own. A target in two services with different thresholds must set its own.
+ */
+function inheritServiceQuality(ctx: Ctx, raw: unknown, targets: Target[], services: ServiceConfig[]): void {
+  const rawList = Array.isArray(raw) ? raw : [];
+  const explicit = new Set(rawList.filter((t) => isObj(t) && t['quality'] !== undefined).map((t) => (t as Obj)['name']));
+  for (const [i, t] of targets.entries()) {
+    if (t.quality === undefined || explicit.has(t.name)) continue;
+    const from = services.filter((s) => s.quality && s.targets.includes(t.name));
+    const first = from[0];
+    if (!first?.quality) continue;
+    const other = from.find((s) => JSON.stringify(s.quality) !== JSON.stringify(first.quality));
+    if (other) {
+      const idx = rawList.findIndex((r) => isObj(r) && r['name'] === t.name);
+      ctx.add(['targets', idx >= 0 ? idx : i, 'name'], `target "${t.name}" is in services "${first.name}" and "${other.name}", whose quality thresholds differ; set quality on the target itself`);
+      continue;
+    }
+    targets[i] = { ...t, quality: first.quality };
+  }
+}
+
+function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults): ServiceConfig[] {
   const names = new Set(targets.map((t) => t.name));
   const seen = new Set<string>();
   return (list(ctx, v, ['services']) ?? []).flatMap((item, i): ServiceConfig[] => {
@@ -337,7 +360,7 @@ function validateServices(ctx: Ctx, v: unknown, targets: Target[]): ServiceConfi
     if (s['targets'] === undefined || (Array.isArray(s['targets']) && s['targets'].length === 0)) ctx.add([...p, 'targets'], 'is required: list at least one target name');
     const rule = serviceRule(ctx, s['rule'], [...p, 'rule'], ts.length);
     const sla = validateSla(ctx, s['sla'], [...p, 'sla']);
-    const q = s['quality'] === undefined ? undefined : quality(ctx, s['quality'], [...p, 'quality'], QUALITY_DEFAULTS);
+    const q = s['quality'] === undefined ? undefined : quality(ctx, s['quality'], [...p, 'quality'], d.quality);
     return [{ name: name ?? `#${i}`, targets: ts, rule, sla, labels: labels(ctx, s['labels'], [...p, 'labels']), ...(q ? { quality: q } : {}) }];
   });
 }

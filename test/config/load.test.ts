@@ -102,6 +102,27 @@ describe('config acceptance', () => {
     expect(c.agent).toEqual({ region: 'local', listen: '127.0.0.1:9917', data_dir: './data', log_level: 'info', concurrency: 64 });
   });
 
+  it('a service\'s quality thresholds apply to its packet targets that set none (HEDU-5.4 defaults otherwise)', () => {
+    const c = parseConfig([
+      'defaults: {quality: {latency: 200ms}}',
+      'targets:',
+      '  - {name: turn, kind: stun, address: "127.0.0.1"}',
+      '  - {name: gw, kind: icmp, address: 127.0.0.1, quality: {jitter: 20ms}}',
+      '  - {name: lab, kind: icmp, address: 127.0.0.2}',
+      'services:',
+      '  - {name: meeting, targets: [turn, gw], quality: {loss_percent: 0.1}}',
+    ].join('\n'), 'x');
+    const q = Object.fromEntries(c.targets.map((t) => [t.name, t.quality]));
+    expect([q['turn']!.loss, q['turn']!.latency_ms, q['turn']!.jitter_ms]).toEqual([0.001, 200, 50]);
+    expect([q['gw']!.loss, q['gw']!.latency_ms, q['gw']!.jitter_ms]).toEqual([0.0005, 200, 20]);
+    expect([q['lab']!.loss, q['lab']!.latency_ms]).toEqual([0.0005, 200]);
+  });
+
+  it('a target in two services with different quality must set its own', () => {
+    expect(() => parseConfig('targets:\n  - {name: turn, kind: stun, address: "127.0.0.1"}\nservices:\n  - {name: a, targets: [turn], quality: {loss_percent: 0.1}}\n  - {name: b, targets: [turn], quality: {loss_percent: 0.2}}\n', 'x.yaml'))
+      .toThrow('x.yaml:2:12: targets[0].name: target "turn" is in services "a" and "b", whose quality thresholds differ; set quality on the target itself');
+  });
+
   it('udp-echo runs its 50 packets/s stream back to back by default', () => {
     const c = parseConfig('targets:\n  - {name: e, kind: udp-echo, address: "127.0.0.1", key: "0123456789abcdef0123"}\n', 'x');
     const e = c.targets[0] as UdpEchoTarget;
