@@ -10,17 +10,16 @@
 //   node bench/core.ts [--targets 100,500,1000] [--interval 1s] [--seconds 30]
 //                      [--warmup 5s] [--concurrency 256] [--only slaprobe|blackbox] [--cpu-prof]
 import { type ChildProcess, execFileSync, fork, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
 import { summarizeProfiles } from './support/core-profile.ts';
-import { freePort, stopChild, waitHttp } from './support/process.ts';
+import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = process.execPath;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 /** The probers get CPU 0; everything else (server, driver, this) runs on CPU 1. */
 const PROBER_CPU = '0';
 const OTHER_CPU = '1';
@@ -86,34 +85,13 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-/** Busy time of one CPU (every process), seconds, from /proc/stat. */
-function cpuBusySeconds(cpu: string): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `)) ?? '';
-  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLK_TCK;
-}
 
-/** Time the process's threads spent runnable but waiting for a CPU, seconds (schedstat). */
-function runQueueSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    } catch { /* the thread ended */ }
-  }
-  return ns / 1e9;
-}
 
 /** The readings at one end of the window, for the prober, the target server and CPU 0. */
 function reading(prober: number, server: number) {
   return { t: performance.now(), prober: cpuSeconds(prober), server: cpuSeconds(server), cpu0: cpuBusySeconds(PROBER_CPU), wait: runQueueSeconds(prober) };
 }
 
-function memoryMiB(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
 
 /** Sums of every sample of a metric family, and the cumulative buckets of a histogram. */
 function parseMetrics(text: string) {

@@ -27,12 +27,11 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
-import { freePort, stopChild, waitHttp } from './support/process.ts';
+import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** The project's own node (v24): the system one may be older. */
 const NODE = join(REPO, 'node_modules/.bin/node');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const PROBER_CPU = '0';
 const OTHER_CPU = '1';
 /** Autogroup weight of the prober's session (as bench/core.ts; ping children inherit it). */
@@ -120,27 +119,8 @@ function treeCpu(pid: number): TreeCpu {
 }
 const treeTotal = (t: TreeCpu) => t.self + t.reaped + t.live;
 
-function cpuBusySeconds(cpu: string): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `)) ?? '';
-  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLK_TCK;
-}
 
-function runQueueSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    } catch { /* the thread ended */ }
-  }
-  return ns / 1e9;
-}
 
-function memoryMiB(pid: number): { rss: number; hwm: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
 
 const reading = (pid: number) => ({ t: performance.now(), tree: treeCpu(pid), cpu0: cpuBusySeconds(PROBER_CPU), wait: runQueueSeconds(pid) });
 

@@ -1,5 +1,7 @@
-// Process helpers shared by the benches: a free port, waiting for an HTTP endpoint, a clean stop.
-import type { ChildProcess } from 'node:child_process';
+// Process helpers shared by the benches: a free port, waiting for an HTTP endpoint, a clean
+// stop, and what /proc says of CPU, run-queue wait and memory.
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -30,4 +32,31 @@ export async function stopChild(child: ChildProcess, ms = 10_000): Promise<void>
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
   await exited;
   clearTimeout(timer);
+}
+
+export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** Busy time of one CPU (every process), seconds, from /proc/stat. */
+export function cpuBusySeconds(cpu: string): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `)) ?? '';
+  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLK_TCK;
+}
+
+/** Time the process's threads spent runnable but waiting for a CPU, seconds (schedstat). */
+export function runQueueSeconds(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch { /* the thread ended */ }
+  }
+  return ns / 1e9;
+}
+
+/** Resident memory now and at its peak, MiB. */
+export function memoryMiB(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
