@@ -2,7 +2,6 @@
 // a udp-echo stream through a relay that adds 5 ms, against a 2 ms latency target, breaches;
 // the agent then reports the service degraded, and the service is still up (degraded time
 // is recorded but is not unavailable time).
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
 import { createLogger } from '../src/log.ts';
 import { type Relay, startRelay } from './support/impair-relay.ts';
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freeUdpPort } from './support/servers.ts';
 
 let agent: Agent | undefined;
 let relay: Relay | undefined;

@@ -8,16 +8,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
 import { createLogger } from '../src/log.ts';
-import { createSocket } from 'node:dgram';
-import { type Running, closedPort, httpServer, tcpServer } from './support/servers.ts';
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { type Running, closedPort, freeUdpPort, httpServer, tcpServer } from './support/servers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

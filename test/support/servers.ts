@@ -1,6 +1,7 @@
 // Real servers on 127.0.0.1, port 0, that misbehave in the ways the probes must survive.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
+import { createSocket } from 'node:dgram';
 import { type AddressInfo, type Socket, createServer as createTcp } from 'node:net';
 
 export interface Running { url: string; port: number; close(): Promise<void> }
@@ -73,4 +74,13 @@ export async function closedPort(): Promise<number> {
   const r = await tcpServer(() => undefined);
   await r.close();
   return r.port;
+}
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (bound, then closed). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
