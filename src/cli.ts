@@ -143,7 +143,11 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   }
   const out: string[] = [`${file}: valid`, `  agent: region=${cfg.agent.region} listen=${cfg.agent.listen} data_dir=${cfg.agent.data_dir}`];
   for (const t of cfg.targets) out.push(`  target ${t.name}: ${t.kind} every ${formatMs(t.interval)}, timeout ${formatMs(t.timeout)}`);
-  for (const s of cfg.services) out.push(`  service ${s.name}: ${s.targets.join(', ')} (rule ${s.rule.type === 'at_least' ? `at_least ${s.rule.k}` : s.rule.type})`);
+  for (const s of cfg.services) {
+    out.push(`  service ${s.name}: ${s.targets.join(', ')} (rule ${s.rule.type === 'at_least' ? `at_least ${s.rule.k}` : s.rule.type})`);
+    for (const p of s.sla) out.push(`    sla ${p.name}: ${p.target} % per ${p.period} in ${p.time_zone}, ${p.min_outage > 0 ? `outages under ${formatMs(p.min_outage)} not counted` : 'every outage counted'}, unknown time ${p.unknown}`);
+  }
+  if (cfg.maintenance.length > 0) out.push(`  maintenance: ${cfg.maintenance.length} window${cfg.maintenance.length === 1 ? '' : 's'}`);
   if (cfg.reflector) out.push(`  reflector on ${cfg.reflector.listen} (${Object.keys(cfg.reflector.keys).length} keys)`);
   let code = 0;
   if (cfg.targets.some((t) => t.kind === 'icmp')) {

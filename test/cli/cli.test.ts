@@ -45,6 +45,15 @@ describe('slaprobe CLI', () => {
     expect(r.stdout).toMatch(/ping: \S+ works/);
   });
 
+  it('check-config lists each service\'s SLA policies', async () => {
+    const f = join(dir, 'sla.yaml');
+    writeFileSync(f, 'targets:\n  - {name: api, kind: tcp, address: "127.0.0.1:9"}\nservices:\n  - {name: meeting, targets: [api], sla: [udesk, {preset: hedu, time_zone: Asia/Shanghai}]}\n');
+    const r = await run('check-config', f);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('    sla udesk: 99.9 % per month in UTC, outages under 5m not counted, unknown time excluded\n');
+    expect(r.stdout).toContain('    sla hedu: 99.968 % per month in Asia/Shanghai, every outage counted, unknown time excluded\n');
+  });
+
   it('check-config: invalid file exits 2 with file:line:col and path', async () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'targets:\n  - name: a\n    kind: http\n    url: http://127.0.0.1/\n    intervall: 5s\n');
