@@ -148,7 +148,10 @@ async function checkConfigCommand(args: string[]): Promise<number> {
     for (const p of s.sla) out.push(`    sla ${p.name}: ${p.target} % per ${p.period} in ${p.time_zone}, ${p.min_outage > 0 ? `outages under ${formatMs(p.min_outage)} not counted` : 'every outage counted'}, unknown time ${p.unknown}`);
   }
   if (cfg.maintenance.length > 0) out.push(`  maintenance: ${cfg.maintenance.length} window${cfg.maintenance.length === 1 ? '' : 's'}`);
-  if (cfg.reflector) out.push(`  reflector on ${cfg.reflector.listen} (${Object.keys(cfg.reflector.keys).length} keys)`);
+  if (cfg.reflector) {
+    const n = Object.keys(cfg.reflector.keys).length;
+    out.push(`  reflector on ${cfg.reflector.listen} (${n} key${n === 1 ? '' : 's'})`);
+  }
   let code = 0;
   if (cfg.targets.some((t) => t.kind === 'icmp')) {
     const ping = findPing();
