@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
 import { summarizeProfiles } from './support/core-profile.ts';
-import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
+import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = process.execPath;
@@ -298,11 +298,7 @@ async function main() {
 
   const header = ['prober', 'probes/s asked', 'probes/s done', 'failed', 'skipped', 'CPU % of core', 'CPU s / 1k probes', 'RSS MiB', 'peak RSS MiB', 'lateness p99 ms', 'server CPU %', 'others on CPU 0 %', 'run-queue wait %'];
   const table = rows.map((r) => [r.prober, f(r.rate, 0), f(r.probesPerSecond), String(r.failures), String(r.skipped), f(r.cpuPercentOfCore), f(r.cpuSecondsPer1000, 3), f(r.rssMiB), f(r.hwmMiB), r.latenessP99Ms === null ? `(driver ${f(r.driverLatenessP99Ms, 2)})` : f(r.latenessP99Ms, 2), f(r.targetServerCpuPercent), f(r.otherOnProberCpuPercent), f(r.runQueueWaitPercent)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  table.forEach((t) => console.log(line(t)));
+  printTable(header, table);
 
   const ratios = counts.map((n) => {
     const s = rows.find((r) => r.prober === 'slaprobe' && r.targets === n);

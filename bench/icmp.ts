@@ -27,7 +27,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
-import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
+import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** The project's own node (v24): the system one may be older. */
@@ -296,11 +296,7 @@ async function main() {
     r.pingChildren ? `${f(r.pingChildren.count)}/${r.pingChildren.maxCount}, ${f(r.pingChildren.rssMiB)}` : '-',
     f(r.latenessP99Ms, 2), f(r.otherOnProberCpuPercent), f(r.runQueueWaitPercent),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  table.forEach((t) => console.log(line(t)));
+  printTable(header, table);
 
   const ratios = counts.map((n) => {
     const s = rows.find((r) => r.prober === 'slaprobe' && r.hosts === n);

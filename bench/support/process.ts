@@ -1,5 +1,5 @@
 // Process helpers shared by the benches: a free port, waiting for an HTTP endpoint, a clean
-// stop, and what /proc says of CPU, run-queue wait and memory.
+// stop, what /proc says of CPU, run-queue wait and memory, and the results table.
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -59,4 +59,13 @@ export function memoryMiB(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+/** Prints a markdown table with its columns padded to line up. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((t) => t[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  rows.forEach((t) => console.log(line(t)));
 }
