@@ -4,6 +4,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
+import type { Config } from './config/types.ts';
 import { findPing } from './probes/icmp.ts';
 import { VERSION } from './version.ts';
 import { probeCommand } from './cli/probe.ts';
@@ -82,6 +83,19 @@ export function parse(args: string[], options: ParseArgsOptionsConfig, help: str
   } catch (e) {
     process.stderr.write(`slaprobe: ${(e as Error).message}\n\n${help}`);
     return undefined;
+  }
+}
+
+/** Loads the config for a command; prints the rejection and returns undefined (exit 2) when bad. */
+export function loadCommandConfig(cmd: string, file: string | undefined): Config | undefined {
+  try {
+    return loadConfigFile(file ?? EMBEDDED_DEFAULT);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`slaprobe ${cmd}: config rejected:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
+      return undefined;
+    }
+    throw e;
   }
 }
 

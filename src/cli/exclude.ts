@@ -3,9 +3,7 @@
 // the agent's store (safe while the agent runs) and leave both sides of availability.
 // Exit codes: 0 done; 1 nothing to remove (no such active exclusion); 2 bad usage, config or store.
 import { formatInstant, parseInstant } from '../availability/calendar.ts';
-import { parse } from '../cli.ts';
-import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from '../config/load.ts';
-import type { Config } from '../config/types.ts';
+import { loadCommandConfig, parse } from '../cli.ts';
 import { StoreError, openStore } from '../store/index.ts';
 
 export const EXCLUDE_HELP = `Usage:
@@ -46,16 +44,8 @@ export async function excludeCommand(argv: string[]): Promise<number> {
   const [sub, ...pos] = r.positionals;
   if (sub !== undefined && sub !== 'list' && sub !== 'remove') return usage(`unknown subcommand "${sub}"; use list, remove ID, or no subcommand to add`);
 
-  let config: Config;
-  try {
-    config = loadConfigFile(v['config'] ?? EMBEDDED_DEFAULT);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`slaprobe exclude: config rejected:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const config = loadCommandConfig('exclude', v['config']);
+  if (!config) return 2;
   const names = config.services.map((s) => s.name);
   const svc = v['service'];
   if (svc !== undefined && svc !== '*' && !names.includes(svc)) {

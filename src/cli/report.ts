@@ -9,9 +9,8 @@ import { FORMATS, type Format, render } from '../availability/format.ts';
 import { SamplesError, readSamples } from '../availability/samples.ts';
 import { reportService, type ServiceDef, type TimelineSource } from '../availability/service.ts';
 import type { Period, SlaPolicy } from '../availability/types.ts';
-import { parse } from '../cli.ts';
+import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
-import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from '../config/load.ts';
 import { POLICY_DEFAULTS, loadPresets } from '../config/sla.ts';
 import type { Config } from '../config/types.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
@@ -85,15 +84,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
 
   let config: Config | undefined;
   if (v['config'] !== undefined || v['samples'] === undefined) {
-    try {
-      config = loadConfigFile(v['config'] ?? EMBEDDED_DEFAULT);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`slaprobe report: config rejected:\n${e.messages.map((m) => `  ${m}`).join('\n')}\n`);
-        return 2;
-      }
-      throw e;
-    }
+    config = loadCommandConfig('report', v['config']);
+    if (!config) return 2;
   }
 
   let store: Store | undefined;
