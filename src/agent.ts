@@ -2,7 +2,6 @@
 // Reload (SIGHUP or POST /-/reload) validates the new file first; a bad one is logged and
 // the running config keeps working; a good one swaps targets, and the series of targets
 // that stayed keep their counters.
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/types.ts';
@@ -47,7 +46,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let config = load();
   const log = opts.logger ?? createLogger(config.agent.log_level);
   const metrics = createMetrics({ region: config.agent.region, version: VERSION });
-  mkdirSync(config.agent.data_dir, { recursive: true });
   let store;
   try {
     store = openStore(config.agent.data_dir);
@@ -63,6 +61,18 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const quality = createQualitySink({ metrics, onBreachChange: (target, breached, at) => availability.markDegraded(target, breached, at) });
   quality.reload([...config.targets]);
   const sinks: Sink[] = [metricsSink, logSink, quality, availability];
+  // The reflector first: this agent's own udp-echo targets may be aimed at it.
+  let reflector: Reflector | undefined;
+  if (config.reflector) {
+    try {
+      reflector = await startReflector(config.reflector, { metrics, log });
+    } catch (e) {
+      availability.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ConfigError([`${opts.configFile}: reflector.listen: cannot listen on ${config.reflector.listen} (${code}); pick another address or port`]);
+    }
+  }
+
   // Scheduler, runner and probes run in the engine worker; results fan out to the sinks here,
   // one loop, a throwing sink logged and passed over.
   const scheduler = startEngine({
@@ -125,18 +135,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reloading ??= reload().finally(() => { reloading = undefined; });
     return reloading;
   };
-
-  let reflector: Reflector | undefined;
-  if (config.reflector) {
-    try {
-      reflector = await startReflector(config.reflector, { metrics, log });
-    } catch (e) {
-      await scheduler.stop();
-      availability.close();
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ConfigError([`${opts.configFile}: reflector.listen: cannot listen on ${config.reflector.listen} (${code}); pick another address or port`]);
-    }
-  }
 
   const server = createAgentServer({ registry: () => metrics.registry, ready: () => firstRoundDone, reload: serialReload });
   let address: AddressInfo;
