@@ -8,9 +8,12 @@
 #   prometheus-alertmanager  amtool and the notification-chain test
 #   prometheus-blackbox-exporter, prometheus-smokeping-prober, irtt   peers for bench/
 #   iproute2, nftables   network namespaces and packet drops for impairment tests
+#   victoria-metrics     the fleet store (remote write, query API) for fleet tests
+#   chromium, poppler-utils   headless browser tests of the status page, PDF report to text
 set -euo pipefail
 want=(iputils-ping openssl ca-certificates coturn prometheus prometheus-alertmanager
-      prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose systemd)
+      prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose systemd
+      victoria-metrics chromium poppler-utils)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
