@@ -2,6 +2,7 @@
 // time zone; minutes are printed with one decimal, availability with four, credits with two.
 import { formatDuration, type PeriodReport } from './account.ts';
 import { formatInstant } from './calendar.ts';
+import type { ServiceReport } from './service.ts';
 
 export const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -16,7 +17,7 @@ function verdict(r: PeriodReport): string {
 }
 
 /** The report as plain data with readable times, for JSON. */
-export function toJson(r: PeriodReport): unknown {
+export function toJson(r: ServiceReport): unknown {
   const at = (t: number | null) => (t === null ? null : formatInstant(t, r.period.time_zone));
   return {
     ...r,
@@ -25,6 +26,7 @@ export function toJson(r: PeriodReport): unknown {
     verdict: verdict(r),
     windows: r.windows.map((w) => ({ ...w, start: at(w.start), end: at(w.end), first_seen: at(w.first_seen) })),
     incidents: r.incidents.map((i) => ({ ...i, start: at(i.start), end: at(i.end), first_seen: at(i.first_seen), deadline: at(i.deadline) })),
+    regional_faults: r.regional_faults.map((f) => ({ ...f, start: at(f.start), end: at(f.end) })),
   };
 }
 
@@ -32,14 +34,14 @@ const CSV_COLUMNS = ['service', 'sla', 'period', 'time_zone', 'target_percent', 
   'minutes_total', 'minutes_up', 'minutes_degraded', 'minutes_partial', 'minutes_down', 'minutes_down_counted', 'minutes_unknown',
   'minutes_excluded', 'unknown_rule', 'budget_allowed_minutes', 'budget_used_minutes', 'budget_remaining_minutes', 'burn_rate',
   'credit', 'credit_unit', 'windows_counted', 'windows_not_counted', 'windows_excluded', 'incidents_l1', 'incidents_l2', 'incidents_l3',
-  'deadlines_missed'];
+  'deadlines_missed', 'regions', 'regional_faults', 'regional_fault_minutes'];
 
 function csvField(v: unknown): string {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvRow(r: PeriodReport): string {
+function csvRow(r: ServiceReport): string {
   const n = (st: string) => r.windows.filter((w) => w.status === st).length;
   const l = (lv: string) => r.incidents.filter((i) => i.level === lv).length;
   return [
@@ -48,10 +50,11 @@ function csvRow(r: PeriodReport): string {
     r.minutes.excluded, r.unknown_rule, r.budget.allowed, r.budget.used, r.budget.remaining, r.budget.burn_rate ?? '',
     r.credit?.amount ?? '', r.credit?.unit ?? '', n('counted'), n('not_counted'), n('excluded'), l('L1'), l('L2'), l('L3'),
     r.incidents.filter((i) => i.deadline_met === false).length,
+    r.regions.join(' '), r.regional_faults.length, f1(r.regional_faults.reduce((a, f) => a + f.duration_ms, 0) / 60_000),
   ].map(csvField).join(',');
 }
 
-function rows(r: PeriodReport) {
+function rows(r: ServiceReport) {
   const at = (t: number | null) => (t === null ? 'open' : formatInstant(t, r.period.time_zone));
   const summary: [string, string][] = [
     ['availability', `${pct(r.availability)} (target ${r.target} %): ${verdict(r)}`],
@@ -60,13 +63,16 @@ function rows(r: PeriodReport) {
     ['error budget', `allowed ${f1(r.budget.allowed)} min, used ${f1(r.budget.used)}, remaining ${f1(r.budget.remaining)}${r.budget.burn_rate === null ? '' : `, burn rate ${r.budget.burn_rate.toFixed(2)}`}`],
     ['credit', r.credit === null ? 'none' : `${r.credit.amount.toFixed(2)} ${r.credit.unit === 'percent' ? '% of the monthly fee' : 'minutes of service'}`],
   ];
+  if (r.regions.length > 1) summary.push(['regions', `${r.regions.join(', ')}; ${r.regional_faults.length} regional path fault${r.regional_faults.length === 1 ? '' : 's'} (not unavailable time)`]);
   const windows = r.windows.map((w) => [at(w.start), at(w.end), formatDuration(w.duration_ms), w.status, String(w.counted_minutes), w.why]);
   const incidents = r.incidents.map((i) => [i.level, at(i.start), at(i.end), formatDuration(i.duration_ms), at(i.first_seen), i.counted ? 'yes' : 'no',
     i.excluded_ms > 0 ? `${formatDuration(i.excluded_ms)}: ${i.excluded_reasons.join('; ')}` : '', at(i.deadline), i.deadline_met === null ? 'pending' : i.deadline_met ? 'met' : 'MISSED']);
-  return { summary, windows, incidents };
+  const faults = r.regional_faults.map((f) => [f.region || '(none)', at(f.start), at(f.end), formatDuration(f.duration_ms)]);
+  return { summary, windows, incidents, faults };
 }
 
 const W_HEAD = ['start', 'end', 'duration', 'status', 'counted min', 'why'];
+const F_HEAD = ['region', 'start', 'end', 'duration'];
 const I_HEAD = ['level', 'start', 'end', 'duration', 'first seen', 'counted', 'excluded', 'deadline', 'recovery'];
 
 function mdTable(head: string[], body: string[][]): string {
@@ -80,22 +86,24 @@ function textTable(head: string[], body: string[][]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-export function render(reports: PeriodReport[], format: Format): string {
+export function render(reports: ServiceReport[], format: Format): string {
   if (format === 'json') return `${JSON.stringify({ reports: reports.map(toJson) }, null, 2)}\n`;
   if (format === 'csv') return `${[CSV_COLUMNS.join(','), ...reports.map(csvRow)].join('\n')}\n`;
   const out: string[] = [];
   for (const r of reports) {
-    const { summary, windows, incidents } = rows(r);
+    const { summary, windows, incidents, faults } = rows(r);
     if (format === 'markdown') {
       out.push(`## ${r.service} / ${r.sla} / ${r.period.label}`, '', r.description ? `${r.description}\n` : '');
       out.push(mdTable(['', ''], summary.map(([k, v]) => [k, v])), '');
       out.push('### Downtime windows', '', windows.length ? mdTable(W_HEAD, windows) : 'None.', '');
       out.push('### Incidents', '', incidents.length ? mdTable(I_HEAD, incidents) : 'None.', '');
+      if (faults.length) out.push('### Regional path faults (not unavailable time)', '', mdTable(F_HEAD, faults), '');
     } else {
       out.push(`== ${r.service} / ${r.sla} / ${r.period.label} ==`);
       for (const [k, v] of summary) out.push(`${k.padEnd(13)} ${v}`);
       out.push('', windows.length ? textTable(W_HEAD, windows) : 'windows: none', '');
       out.push(incidents.length ? textTable(I_HEAD, incidents) : 'incidents: none', '');
+      if (faults.length) out.push('regional path faults (not unavailable time):', textTable(F_HEAD, faults), '');
     }
   }
   return `${out.join('\n')}\n`;

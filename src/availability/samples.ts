@@ -4,9 +4,7 @@
 // Unix seconds), target, success (true/false, 1/0), and optional region, rtt_ms, reason.
 import { createReadStream } from 'node:fs';
 import { parseInstant } from './calendar.ts';
-import type { TimelineSource } from './service.ts';
-import { applyOutcome, withOpen, type OpenSegment } from './timeline.ts';
-import type { Span, TargetState } from './types.ts';
+import { createEvidence, type Evidence } from './evidence.ts';
 
 export class SamplesError extends Error {
   readonly code = 'SLAPROBE_SAMPLES_INVALID';
@@ -18,18 +16,7 @@ export class SamplesError extends Error {
   }
 }
 
-interface Track {
-  closed: Span<TargetState>[];
-  open?: OpenSegment;
-}
-
-export interface SamplesTimeline extends TimelineSource {
-  targets(): string[];
-  /** Outcomes read, and the first and last timestamp (Unix ms). */
-  count: number;
-  first: number;
-  last: number;
-}
+export type SamplesTimeline = Evidence;
 
 export interface ReadSamplesOptions {
   /** Interval of a target's runs, ms: the gap rule needs it (config, else --interval). */
@@ -76,12 +63,9 @@ export function splitCsv(line: string): string[] {
 }
 
 export async function readSamples(file: string, opts: ReadSamplesOptions): Promise<SamplesTimeline> {
-  const tracks = new Map<string, Map<string, Track>>();
+  const evidence = createEvidence();
   const bad: string[] = [];
   const max = opts.maxBadLines ?? 0;
-  let count = 0;
-  let first = Infinity;
-  let last = -Infinity;
   let header: Map<string, number> | undefined;
   let format: 'csv' | 'jsonl' | undefined;
   let lineNo = 0;
@@ -146,17 +130,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     const ok = success === 'true' || success === true ? true : success === 'false' || success === false ? false : parseBool(success);
     if (ok === undefined) return fail(`success ${JSON.stringify(success)} is not true or false`);
     const reg = typeof region === 'string' ? region : String(region);
-    let byRegion = tracks.get(target);
-    if (!byRegion) tracks.set(target, (byRegion = new Map()));
-    let tr = byRegion.get(reg);
-    if (!tr) byRegion.set(reg, (tr = { closed: [] }));
-    const r = applyOutcome(tr.open, { t, success: ok }, opts.intervalOf(target));
-    if (r.outOfOrder) return fail(`${target}${reg ? `@${reg}` : ''} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
-    if (r.closed) tr.closed.push(r.closed);
-    tr.open = r.open;
-    count++;
-    if (t < first) first = t;
-    if (t > last) last = t;
+    if (!evidence.add(target, reg, t, ok, opts.intervalOf(target))) return fail(`${target}${reg ? `@${reg}` : ''} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
   };
 
   let stream: ReturnType<typeof createReadStream>;
@@ -183,13 +157,5 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
   }
   if (rest !== '') handle(rest);
 
-  return {
-    count, first, last,
-    targets: () => [...tracks.keys()].sort(),
-    targetSpans(target, from, to, now) {
-      return [...(tracks.get(target)?.values() ?? [])].map((tr) =>
-        withOpen(tr.closed, tr.open, now).filter((s) => s.end > from && s.start < to));
-    },
-    degradedSpans: () => [],
-  };
+  return evidence;
 }

@@ -1,20 +1,43 @@
 // One service under one policy over one period, from any source of target timelines (the
-// store for the agent and `report`, a samples file for `report --samples`).
+// store for the agent and `report`, a samples file for `report --samples`, a Prometheus-
+// compatible store for `report --source`). Each region's targets combine by the service's
+// rule, then the regions by its region rule (regions.ts): one path for every source.
 import { evaluatePeriod, type PeriodReport } from './account.ts';
 import { exclusionsFor, type Maintenance, type RecordedExclusion } from './exclusions.ts';
-import { mergeRegions, serviceTimeline } from './timeline.ts';
-import type { Period, Rule, ServiceState, SlaPolicy, Span, TargetState } from './types.ts';
+import { REGION_DEFAULTS, combineRegions, type FleetTimeline } from './regions.ts';
+import { serviceTimeline } from './timeline.ts';
+import type { Period, RegionPolicy, RegionalFault, Rule, ServiceState, SlaPolicy, Span, TargetState } from './types.ts';
+
+/** One region's spans of one target. */
+export interface RegionSpans<S extends string> {
+  region: string;
+  spans: Span<S>[];
+}
 
 export interface TimelineSource {
   /** The target's spans per region overlapping [from, to), cut at now. */
-  targetSpans(target: string, from: number, to: number, now: number): Span<TargetState>[][];
-  degradedSpans(target: string, from: number, to: number, now: number): Span<'degraded'>[];
+  targetSpans(target: string, from: number, to: number, now: number): RegionSpans<TargetState>[];
+  /**
+   * The target's quality-breach spans seen from `region` (the agent's store keeps breaches
+   * without a region, as it has one: it gives the same spans whatever the region).
+   */
+  degradedSpans(target: string, from: number, to: number, now: number, region: string): Span<'degraded'>[];
 }
 
 export interface ServiceDef {
   name: string;
   targets: readonly string[];
   rule: Rule;
+  /** Default REGION_DEFAULTS (any_up, one region reporting). */
+  regions?: RegionPolicy;
+}
+
+/** A period report with what the regions contributed. */
+export interface ServiceReport extends PeriodReport {
+  /** The regions whose evidence was read for the service. */
+  regions: string[];
+  /** Regional path faults overlapping the period: not unavailable time (UMEET-7.1(2), HEDU-7.1(2)). */
+  regional_faults: (RegionalFault & { duration_ms: number })[];
 }
 
 /**
@@ -24,21 +47,48 @@ export interface ServiceDef {
  */
 export const LOOKBACK = 7 * 86_400_000;
 
-export function serviceSpans(src: TimelineSource, svc: ServiceDef, from: number, to: number, now: number): Span<ServiceState>[] {
+export function fleetTimeline(src: TimelineSource, svc: ServiceDef, from: number, to: number, now: number): FleetTimeline & { regions: string[] } {
   const end = Math.min(to, now);
-  if (end <= from) return [];
-  const targets = svc.targets.map((t) => mergeRegions(src.targetSpans(t, from, end, now), from, end));
-  const degraded = svc.targets.map((t) => src.degradedSpans(t, from, end, now));
-  return serviceTimeline(svc.rule, targets, degraded, from, end);
+  if (end <= from) return { spans: [], faults: [], regions: [] };
+  const byRegion = new Map<string, Span<TargetState>[][]>();
+  svc.targets.forEach((t, i) => {
+    for (const r of src.targetSpans(t, from, end, now)) {
+      let lists = byRegion.get(r.region);
+      if (!lists) byRegion.set(r.region, (lists = svc.targets.map(() => [])));
+      lists[i] = r.spans;
+    }
+  });
+  const regions = [...byRegion.keys()].sort();
+  const perRegion = regions.map((region) => serviceTimeline(
+    svc.rule, byRegion.get(region)!, svc.targets.map((t) => src.degradedSpans(t, from, end, now, region)), from, end));
+  return { ...combineRegions(svc.regions ?? REGION_DEFAULTS, regions, perRegion, from, end), regions };
+}
+
+export function serviceSpans(src: TimelineSource, svc: ServiceDef, from: number, to: number, now: number): Span<ServiceState>[] {
+  return fleetTimeline(src, svc, from, to, now).spans;
+}
+
+/** Only one region's evidence (`report --region`): that region's own view of every service. */
+export function onlyRegion(src: TimelineSource, region: string): TimelineSource {
+  return {
+    targetSpans: (t, from, to, now) => src.targetSpans(t, from, to, now).filter((r) => r.region === region),
+    degradedSpans: (t, from, to, now, r) => (r === region ? src.degradedSpans(t, from, to, now, r) : []),
+  };
 }
 
 export function reportService(
   src: TimelineSource, svc: ServiceDef, policy: SlaPolicy, period: Period,
   maintenance: readonly Maintenance[], recorded: readonly RecordedExclusion[], now: number,
-): PeriodReport {
+): ServiceReport {
   const from = period.start - LOOKBACK;
   const to = period.end + LOOKBACK;
-  const spans = serviceSpans(src, svc, from, to, now);
+  const fleet = fleetTimeline(src, svc, from, to, now);
   const exclusions = exclusionsFor(svc.name, maintenance, recorded, from, Math.min(to, now));
-  return evaluatePeriod({ service: svc.name, policy, period, spans, exclusions, now });
+  const report = evaluatePeriod({ service: svc.name, policy, period, spans: fleet.spans, exclusions, now });
+  const pe = Math.min(period.end, now);
+  return {
+    ...report,
+    regions: fleet.regions,
+    regional_faults: fleet.faults.filter((f) => f.end > period.start && f.start < pe).map((f) => ({ ...f, duration_ms: f.end - f.start })),
+  };
 }

@@ -1,6 +1,6 @@
 // From probe outcomes to state timelines: one target's outcomes become spans of up/down
-// (gaps are unknown), regions merge into one target timeline, and a service's targets
-// combine by its rule. Pure functions; the sink and the samples reader feed them.
+// (gaps are unknown), and a service's targets combine by its rule (per region; regions.ts
+// combines the regions). Pure functions; the sink and the samples reader feed them.
 import type { Rule, ServiceState, Span, TargetState } from './types.ts';
 
 /**
@@ -102,24 +102,6 @@ export function sweep<R extends string>(
     const last = out[out.length - 1];
     if (last && last.state === r && last.end === a) last.end = z;
     else out.push({ start: a, end: z, state: r, ...(seen !== undefined ? { seen } : {}) });
-  }
-  return out;
-}
-
-/**
- * One target seen from several regions: up where any region saw it up (a region's own network
- * fault is not the provider's), down where every region that saw it saw it down.
- */
-export function mergeRegions(regions: readonly Span<TargetState>[][], from: number, to: number): Span<TargetState>[] {
-  if (regions.length === 1) return clip(regions[0]!, from, to);
-  return sweep(regions, from, to, (st) => (st.includes('up') ? 'up' : st.includes('down') ? 'down' : undefined));
-}
-
-export function clip<S extends string>(spans: readonly Span<S>[], from: number, to: number): Span<S>[] {
-  const out: Span<S>[] = [];
-  for (const s of spans) {
-    if (s.end <= from || s.start >= to) continue;
-    out.push({ ...s, start: Math.max(s.start, from), end: Math.min(s.end, to) });
   }
   return out;
 }

@@ -23,6 +23,29 @@ export interface Span<S extends string> {
 
 export type Rule = { type: 'all' } | { type: 'any' } | { type: 'at_least'; k: number };
 
+/**
+ * How the regions that probe a service combine, instant by instant, over the regions
+ * reporting then (docs/availability.md section 2a).
+ */
+export type RegionRule =
+  | { type: 'any_up' }
+  | { type: 'all_down' }
+  | { type: 'at_least_down'; k: number }
+  | { type: 'fraction_down'; f: number };
+
+export interface RegionPolicy {
+  rule: RegionRule;
+  /** Fewer regions reporting than this: the service's state is unknown, never up or down. */
+  min_reporting: number;
+}
+
+/** A stretch during which a region saw the service down while the fleet counted it up. */
+export interface RegionalFault {
+  region: string;
+  start: number;
+  end: number;
+}
+
 /** One interval of excluded time with where it comes from and why. */
 export interface Exclusion {
   start: number;

@@ -2,12 +2,11 @@
 // from a samples file. Exit codes: 0 every reported period met its target (or has no data);
 // 1 at least one missed (so far, for a period in progress); 2 bad usage, config, store or
 // samples file.
-import type { PeriodReport } from '../availability/account.ts';
 import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
 import { SamplesError, readSamples } from '../availability/samples.ts';
-import { reportService, type ServiceDef, type TimelineSource } from '../availability/service.ts';
+import { onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
 import type { Period, SlaPolicy } from '../availability/types.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
@@ -18,6 +17,7 @@ import { StoreError, openStore, type Store } from '../store/index.ts';
 export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
                        [--format table|json|csv|markdown] [--config FILE] [--data-dir DIR]
                        [--samples FILE] [--interval DURATION] [--max-bad-lines N] [--now TIME]
+                       [--region R]
 
 Availability of each service under each of its SLA policies: against the target, met or not,
 minutes by state, error budget, every downtime window (counted, not counted, excluded, and
@@ -40,6 +40,9 @@ Rules: docs/availability.md.
   --interval D       run interval of sample targets not in the config (default 60s)
   --max-bad-lines N  bad sample lines to skip (each reported on stderr) before giving up (0)
   --now TIME         report as of TIME (RFC 3339), for reproducible what-ifs
+  --region R         only the evidence of region R: that region's own view (default: every
+                     region, combined by each service's region rule; what some regions saw
+                     down while the service was up is listed as regional path faults)
   -h, --help
 
 Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store or samples.
@@ -57,6 +60,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     period: { type: 'string' }, year: { type: 'string' }, service: { type: 'string' }, sla: { type: 'string' },
     format: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },
     samples: { type: 'string' }, interval: { type: 'string' }, 'max-bad-lines': { type: 'string' }, now: { type: 'string' },
+    region: { type: 'string' },
   }, REPORT_HELP);
   if (r === 'help') return 0;
   if (!r) return 2;
@@ -91,6 +95,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   let store: Store | undefined;
   try {
     let source: TimelineSource;
+    /** Regions the evidence holds, where the source can tell (not the agent's store: one region). */
+    let regions: string[] | undefined;
     let services: (ServiceDef & { sla: readonly SlaPolicy[] })[];
     if (v['samples'] !== undefined) {
       const intervals = new Map(config?.targets.map((t) => [t.name, t.interval]) ?? []);
@@ -100,6 +106,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
         onBadLine: (m) => process.stderr.write(`slaprobe report: skipped ${m}\n`),
       });
       source = samples;
+      regions = samples.regions();
       if (samples.count === 0) process.stderr.write(`slaprobe report: ${v['samples']} holds no outcomes; every period will say no data\n`);
       if (config) services = config.services;
       else {
@@ -120,12 +127,16 @@ export async function reportCommand(argv: string[]): Promise<number> {
       services = config!.services;
     }
     const recorded: RecordedExclusion[] = store?.exclusions() ?? [];
+    if (v['region'] !== undefined) {
+      if (regions && !regions.includes(v['region'])) return usage(`--region ${JSON.stringify(v['region'])}: the evidence has no such region; regions: ${regions.map((x) => JSON.stringify(x)).join(', ') || '(none)'}`);
+      source = onlyRegion(source, v['region']);
+    }
 
     if (v['service'] !== undefined) {
       services = services.filter((s) => s.name === v['service']);
       if (services.length === 0) return usage(`no service named "${v['service']}"; services: ${(config?.services ?? []).map((s) => s.name).join(', ') || '(the targets of the samples file)'}`);
     }
-    const reports: PeriodReport[] = [];
+    const reports: ServiceReport[] = [];
     const filterSla = config !== undefined ? v['sla'] : undefined;
     let matched = false;
     for (const s of services) {

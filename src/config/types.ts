@@ -1,7 +1,7 @@
 // The validated, frozen configuration. Durations are milliseconds; everything has its
 // default filled in (defaults live in src/config/defaults.ts).
 import type { Maintenance } from '../availability/exclusions.ts';
-import type { SlaPolicy } from '../availability/types.ts';
+import type { RegionPolicy, SlaPolicy } from '../availability/types.ts';
 import type { ProbeKind } from '../probes/types.ts';
 
 export type IpProtocol = 'auto' | 'ip4' | 'ip6';
@@ -141,6 +141,8 @@ export interface ServiceConfig {
   name: string;
   targets: string[];
   rule: ServiceRule;
+  /** How the regions that probe it combine (default any_up, min_reporting 1). */
+  regions: RegionPolicy;
   /** SLA policies, presets resolved and defaults filled (src/config/sla.ts). */
   sla: SlaPolicy[];
   quality?: QualityTargets;

@@ -1,6 +1,8 @@
 // From the parsed YAML value to a typed Config: strict (unknown keys are errors), every
 // default from defaults.ts, every problem reported with its YAML path.
 import { isIP } from 'node:net';
+import { REGION_DEFAULTS } from '../availability/regions.ts';
+import type { RegionPolicy } from '../availability/types.ts';
 import { PROBE_KINDS, type ProbeKind } from '../probes/types.ts';
 import {
   Ctx, type Obj, type Path, bool, describe, duration, int, isObj, list, mapping, num, oneOf, regex, str, stringMap,
@@ -342,7 +344,7 @@ function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults):
   const seen = new Set<string>();
   return (list(ctx, v, ['services']) ?? []).flatMap((item, i): ServiceConfig[] => {
     const p = ['services', i];
-    const s = mapping(ctx, item, p, ['name', 'targets', 'rule', 'sla', 'quality', 'labels']);
+    const s = mapping(ctx, item, p, ['name', 'targets', 'rule', 'regions', 'sla', 'quality', 'labels']);
     if (!s) return [];
     const name = str(ctx, s['name'], [...p, 'name'], { required: true, pattern: NAME, hint: NAME_HINT });
     if (name !== undefined) {
@@ -361,7 +363,8 @@ function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults):
     const rule = serviceRule(ctx, s['rule'], [...p, 'rule'], ts.length);
     const sla = validateSla(ctx, s['sla'], [...p, 'sla']);
     const q = s['quality'] === undefined ? undefined : quality(ctx, s['quality'], [...p, 'quality'], d.quality);
-    return [{ name: name ?? `#${i}`, targets: ts, rule, sla, labels: labels(ctx, s['labels'], [...p, 'labels']), ...(q ? { quality: q } : {}) }];
+    const regions = regionPolicy(ctx, s['regions'], [...p, 'regions']);
+    return [{ name: name ?? `#${i}`, targets: ts, rule, regions, sla, labels: labels(ctx, s['labels'], [...p, 'labels']), ...(q ? { quality: q } : {}) }];
   });
 }
 
@@ -376,6 +379,32 @@ function serviceRule(ctx: Ctx, v: unknown, p: Path, n: number): ServiceRule {
   }
   ctx.add(p, `expected "all" (down when every target is down), "any" (down when any target is down) or {at_least: K} (down when K or more are down), got ${describe(v)}`);
   return { type: 'all' };
+}
+
+const REGION_RULE_HINT = 'any_up (down where every reporting region sees it down), all_down (... and every region probing it reports), {at_least_down: K} or {fraction_down: F} (0 < F <= 1)';
+
+function regionPolicy(ctx: Ctx, v: unknown, p: Path): RegionPolicy {
+  const o = mapping(ctx, v, p, ['rule', 'min_reporting']);
+  if (!o) return REGION_DEFAULTS;
+  const min = int(ctx, o['min_reporting'], [...p, 'min_reporting'], { min: 1, max: 1000, dflt: REGION_DEFAULTS.min_reporting }) ?? REGION_DEFAULTS.min_reporting;
+  const r = o['rule'];
+  const rp = [...p, 'rule'];
+  let rule: RegionPolicy['rule'] = REGION_DEFAULTS.rule;
+  if (r === 'any_up' || r === 'all_down') rule = { type: r };
+  else if (isObj(r) && Object.keys(r).length === 1 && 'at_least_down' in r) {
+    const k = int(ctx, r['at_least_down'], [...rp, 'at_least_down'], { min: 1, max: 1000 });
+    if (k !== undefined) {
+      rule = { type: 'at_least_down', k };
+      if (k > min) ctx.add([...rp, 'at_least_down'], `is ${k} but min_reporting is ${min}: with fewer than ${k} regions reporting the service could never be down, yet would count as up; set min_reporting: ${k} (or more)`);
+    }
+  } else if (isObj(r) && Object.keys(r).length === 1 && 'fraction_down' in r) {
+    const f = num(ctx, r['fraction_down'], [...rp, 'fraction_down'], { max: 1 });
+    if (f !== undefined && f <= 0) ctx.add([...rp, 'fraction_down'], `must be above 0 (a share of the reporting regions, e.g. 0.5), got ${f}`);
+    else if (f !== undefined) rule = { type: 'fraction_down', f };
+  } else if (r !== undefined && r !== null) {
+    ctx.add(rp, `expected ${REGION_RULE_HINT}, got ${describe(r)}`);
+  }
+  return { rule, min_reporting: min };
 }
 
 function validateReflector(ctx: Ctx, v: unknown, p: Path): ReflectorConfig | undefined {

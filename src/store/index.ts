@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { applyOutcome, type OpenSegment, type Outcome } from '../availability/timeline.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
+import type { RegionSpans } from '../availability/service.ts';
 import type { Span, TargetState } from '../availability/types.ts';
 import { APPLICATION_ID, MIGRATIONS } from './schema.ts';
 
@@ -50,7 +51,7 @@ export interface Store {
   /** A quality breach of the target started (true) or ended (false) at `at`. */
   setDegraded(target: string, degraded: boolean, at: number): void;
   /** The target's spans per region overlapping [from, to); open segments cut at `now`. */
-  targetSpans(target: string, from: number, to: number, now: number): Span<TargetState>[][];
+  targetSpans(target: string, from: number, to: number, now: number): RegionSpans<TargetState>[];
   degradedSpans(target: string, from: number, to: number, now: number): Span<'degraded'>[];
   /** Every target name with recorded outcomes. */
   targets(): string[];
@@ -250,7 +251,7 @@ function createStore(db: DatabaseSync, file: string): Store {
         if (!l) byRegion.set(r.region, (l = []));
         l.push({ start: r.start, end, state: r.state === 1 ? 'up' : 'down', seen: r.seen });
       }
-      return [...byRegion.values()];
+      return [...byRegion].map(([region, spans]) => ({ region, spans }));
     },
     degradedSpans(target, from, to, now) {
       const rows = degQ.all(runId, target, from, to) as { start: number; end: number | null; last_beat: number | null; current: number }[];

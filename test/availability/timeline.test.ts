@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyOutcome, mergeRegions, serviceState, serviceTimeline, type OpenSegment } from '../../src/availability/timeline.ts';
+import { applyOutcome, serviceState, serviceTimeline, type OpenSegment } from '../../src/availability/timeline.ts';
 import type { Rule, Span, TargetState } from '../../src/availability/types.ts';
 import { tl } from '../support/availability.ts';
 
@@ -78,13 +78,4 @@ describe('service timeline', () => {
     ]);
   });
 
-  it.each([
-    // region A, region B -> merged
-    [[['up', '10m']], [['down', '10m']], [['up', 0, 10]]], // up from any region is up
-    [[['down', '10m']], [['down', '5m'], ['up', '5m']], [['down', 0, 5], ['up', 5, 10]]],
-    [[['down', '10m']], [], [['down', 0, 10]]], // a region with no runs does not count
-  ] as [[TargetState, string][], [TargetState, string][], [string, number, number][]][])('regions %j + %j', (ra, rb, want) => {
-    const got = mergeRegions([tl('2026-11-02T00:00:00Z', ...ra), tl('2026-11-02T00:00:00Z', ...rb)], at(0), at(10));
-    expect(got.map((s) => [s.state, (s.start - t0) / 60_000, (s.end - t0) / 60_000])).toEqual(want);
-  });
 });

@@ -23,6 +23,8 @@ const CASES: [string, string][] = [
     ["invalid-missing-kind.yml", ":2:5: targets[0].kind: is required: one of http, tcp, icmp, stun, udp-echo"],
     ["invalid-missing-port.yml", ":4:14: targets[0].address: \"127.0.0.1\" has no port; write host:port, e.g. turn.example.com:3478"],
     ["invalid-reflector-no-keys.yml", ":2:3: reflector.keys: is required: at least one key id and secret, e.g. keys: {default: ${SLAPROBE_ECHO_KEY}}; the reflector answers only authenticated packets"],
+    ["invalid-region-at-least-down.yml", ":6:39: services[0].regions.rule.at_least_down: is 2 but min_reporting is 1: with fewer than 2 regions reporting the service could never be down, yet would count as up; set min_reporting: 2 (or more)"],
+    ["invalid-region-rule.yml", ":7:13: services[0].regions.rule: expected any_up (down where every reporting region sees it down), all_down (... and every region probing it reports), {at_least_down: K} or {fraction_down: F} (0 < F <= 1), got \"most_down\""],
     ["invalid-reserved-label.yml", ":6:7: targets[0].labels.region: label \"region\" is set by slaprobe itself; choose another name"],
     ["invalid-rule-too-many.yml", ":8:22: services[0].rule.at_least: is 2 but the service has only 1 target"],
     ["invalid-status-code-range.yml", ":5:31: targets[0].valid_status_codes[1]: must be at most 599, got 999"],
@@ -142,5 +144,22 @@ describe('config acceptance', () => {
   it('normalises IPv6 addresses with a default port', () => {
     const c = parseConfig('targets:\n  - {name: s, kind: stun, address: "::1"}\n  - {name: t, kind: stun, address: "[::1]:3479"}\n', 'x');
     expect(c.targets.map((t) => ('address' in t ? t.address : ''))).toEqual(['[::1]:3478', '[::1]:3479']);
+  });
+
+  it('reads a service\'s region rule; the default is any_up with one region reporting', () => {
+    const c = parseConfig([
+      'targets: [{name: a, kind: tcp, address: "127.0.0.1:80"}]',
+      'services:',
+      '  - {name: s1, targets: [a], regions: {rule: {fraction_down: 0.5}, min_reporting: 2}}',
+      '  - {name: s2, targets: [a], regions: {rule: {at_least_down: 2}, min_reporting: 3}}',
+      '  - {name: s3, targets: [a], regions: {rule: all_down}}',
+      '  - {name: s4, targets: [a]}',
+    ].join('\n'), 'x');
+    expect(c.services.map((s) => s.regions)).toEqual([
+      { rule: { type: 'fraction_down', f: 0.5 }, min_reporting: 2 },
+      { rule: { type: 'at_least_down', k: 2 }, min_reporting: 3 },
+      { rule: { type: 'all_down' }, min_reporting: 1 },
+      { rule: { type: 'any_up' }, min_reporting: 1 },
+    ]);
   });
 });

@@ -55,7 +55,7 @@ describe('kill -9 in the middle of an outage', () => {
 
     const store = openStore(dir);
     try {
-      const spans = store.targetSpans('api', 0, Infinity, Infinity)[0]!;
+      const spans = store.targetSpans('api', 0, Infinity, Infinity)[0]!.spans;
       // up, down (first life), down (second life), up
       expect(spans.map((s) => s.state)).toEqual(['up', 'down', 'down', 'up']);
       const deadFrom = spans[1]!.end;

@@ -101,7 +101,8 @@ describe('the timeline', () => {
     for (const [t, ok] of runs.slice(6)) s.recordOutcome('api', 'eu', { t: t * 1000, success: ok }, I);
     const spans = s.targetSpans('api', 0, 1e9, 1e9);
     expect(spans).toHaveLength(1);
-    expect(spans[0]!.map((x) => [x.state, x.start / 1000, x.end / 1000])).toEqual([
+    expect(spans[0]!.region).toBe('eu');
+    expect(spans[0]!.spans.map((x) => [x.state, x.start / 1000, x.end / 1000])).toEqual([
       ['up', 0, 30], // until the first failed run
       ['down', 30, 70], // until the first successful run
       ['up', 70, 90], // last run + one interval: then 90 s with no run
@@ -113,13 +114,13 @@ describe('the timeline', () => {
     const s = open(tmp());
     s.recordOutcome('api', '', { t: 20_000, success: true }, I);
     s.recordOutcome('api', '', { t: 10_000, success: false }, I);
-    expect(s.targetSpans('api', 0, 1e9, 1e9)[0]).toEqual([{ start: 20_000, end: 30_000, state: 'up', seen: 20_000 }]);
+    expect(s.targetSpans('api', 0, 1e9, 1e9)[0]!.spans).toEqual([{ start: 20_000, end: 30_000, state: 'up', seen: 20_000 }]);
   });
 
   it('cuts open segments at now', () => {
     const s = open(tmp());
     s.recordOutcome('api', '', { t: 0, success: false }, 60_000);
-    expect(s.targetSpans('api', 0, 1e9, 15_000)[0]).toEqual([{ start: 0, end: 15_000, state: 'down', seen: 0 }]);
+    expect(s.targetSpans('api', 0, 1e9, 15_000)[0]!.spans).toEqual([{ start: 0, end: 15_000, state: 'down', seen: 0 }]);
   });
 });
 
