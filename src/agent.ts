@@ -63,6 +63,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const sinks: Sink[] = [metricsSink, logSink, quality, availability];
   // The reflector first: this agent's own udp-echo targets may be aimed at it.
   let reflector: Reflector | undefined;
+  // Absent, not 0, on an agent that serves no reflector: 0 means one is down.
+  if (!config.reflector) for (const n of ['slaprobe_reflector_up', 'slaprobe_reflector_restarts_total']) metrics.registry.removeSingleMetric(n);
   if (config.reflector) {
     try {
       reflector = await startReflector(config.reflector, { metrics, log });
@@ -136,7 +138,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     return reloading;
   };
 
-  const server = createAgentServer({ registry: () => metrics.registry, ready: () => firstRoundDone, reload: serialReload });
+  const notReady = (): string[] => [
+    ...(firstRoundDone ? [] : ['first round of probes not finished']),
+    ...(reflector && !reflector.up() ? ['udp reflector down, restarting (slaprobe_reflector_up, and the log)'] : []),
+  ];
+  const ready = () => notReady().length === 0;
+  const server = createAgentServer({ registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '), reload: serialReload });
   let address: AddressInfo;
   try {
     address = await listen(server, config.agent.listen);
@@ -154,7 +161,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     address: () => address,
     metrics,
     reload: serialReload,
-    ready: () => firstRoundDone,
+    ready,
     async stop() {
       await scheduler.stop();
       await reflector?.close();

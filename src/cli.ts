@@ -99,6 +99,9 @@ export function loadCommandConfig(cmd: string, file: string | undefined): Config
   }
 }
 
+/** The longest SIGTERM may take: above the engine's and the reflector's own grace periods. */
+const STOP_DEADLINE_MS = 20_000;
+
 async function runCommand(args: string[]): Promise<number> {
   const r = parse(args, {
     config: { type: 'string', short: 'c' },
@@ -128,6 +131,11 @@ async function runCommand(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`slaprobe: ${sig}, stopping\n`);
+      // agent.stop() bounds each of its steps; this is the backstop if one still hangs.
+      setTimeout(() => {
+        process.stderr.write(`slaprobe: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting anyway\n`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       agent.stop().then(() => resolve(0), () => resolve(1));
     };
     process.on('SIGTERM', () => stop('SIGTERM'));

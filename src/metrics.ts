@@ -221,8 +221,18 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     // --- reflector ----------------------------------------------------------------------------
     reflectorPackets: new Counter({
       name: 'slaprobe_reflector_packets_total',
-      help: 'Datagrams received by the UDP reflector, by result (reflected, unauthenticated, malformed, oversized, rate_limited, replayed).',
+      help: 'Datagrams received by the UDP reflector, by result (reflected, unauthenticated, unverified, malformed, oversized, rate_limited, replayed, unanswerable, send_failed, error).',
       labelNames: ['result'] as const,
+      registers: r,
+    }),
+    reflectorUp: new Gauge({
+      name: 'slaprobe_reflector_up',
+      help: '1 while the UDP reflector is listening, 0 while its worker is down or restarting (absent without reflector:).',
+      registers: r,
+    }),
+    reflectorRestarts: new Counter({
+      name: 'slaprobe_reflector_restarts_total',
+      help: 'Times the UDP reflector worker ended unasked and was started again.',
       registers: r,
     }),
 

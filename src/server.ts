@@ -1,5 +1,5 @@
-// The agent's HTTP endpoints: /metrics, /healthz (alive), /readyz (config loaded and first
-// round of probes done), POST /-/reload.
+// The agent's HTTP endpoints: /metrics, /healthz (alive), /readyz (config loaded, first
+// round of probes done, reflector listening, store writable), POST /-/reload.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 export interface ServerDeps {
   registry: () => Registry;
   ready: () => boolean;
+  /** Why the agent is not ready (the 503 body); default: the first round is not finished. */
+  readyDetail?: () => string;
   reload: () => Promise<{ ok: boolean; messages: string[] }>;
 }
 
@@ -31,7 +33,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     case '/healthz':
       return send(res, 200, 'ok\n');
     case '/readyz':
-      return deps.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready: first round of probes not finished\n');
+      return deps.ready() ? send(res, 200, 'ready\n') : send(res, 503, `not ready: ${deps.readyDetail?.() ?? 'first round of probes not finished'}\n`);
     case '/-/reload': {
       if (req.method !== 'POST' && req.method !== 'PUT') return send(res, 405, 'use POST to reload the configuration\n', { allow: 'POST, PUT' });
       req.resume();

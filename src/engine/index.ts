@@ -9,6 +9,9 @@ import type { FromEngine, ToEngine } from './protocol.ts';
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
+/** How long stop() waits for running probes to wind down before it ends the worker. */
+export const STOP_GRACE_MS = 10_000;
+
 export interface EngineDeps {
   concurrency: number;
   log: Logger;
@@ -52,11 +55,14 @@ export function startEngine(deps: EngineDeps): Engine {
         break;
     }
   };
+  let alive = false;
   const spawn = () => {
     worker = new Worker(WORKER_URL);
+    alive = true;
     worker.on('message', (batch: FromEngine[]) => { for (const m of batch) handle(m); });
     worker.on('error', (e) => deps.log.error({ err: e }, 'probe engine worker failed'));
     worker.on('exit', (code) => {
+      alive = false;
       if (stopping) return;
       deps.log.error({ code }, 'probe engine worker exited; restarting it');
       spawn();
@@ -75,7 +81,9 @@ export function startEngine(deps: EngineDeps): Engine {
     },
     stop() {
       stopping ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void worker.terminate(), 10_000);
+        // A worker already gone sends no 'exit' again; one stuck in a loop never reads 'stop'.
+        if (!alive) return resolve();
+        const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
         worker.once('exit', () => { clearTimeout(timer); resolve(); });
         send({ type: 'stop' });
       });

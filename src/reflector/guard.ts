@@ -1,8 +1,8 @@
-// The reflector's defences, kept pure so they are table-tested: a per-source token bucket and
-// a per-session anti-replay window (the 64-packet sliding window of RFC 4303 section 3.4.3,
+// The reflector's defences, kept pure so they are table-tested: token buckets, a table of
+// recently authenticated peers, and a per-session anti-replay window (the 64-packet sliding window of RFC 4303 section 3.4.3,
 // which doubles as the acknowledgement vector the probe uses to split loss by direction).
 
-/** Token bucket per source address: `rate` packets/s, bursts up to `rate` (one second's worth). */
+/** Token bucket per key (a peer, or one shared key): `rate` packets/s, bursts up to `rate` (one second's worth). */
 export function createRateLimiter(rate: number, maxSources = 10_000) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   return (source: string, nowMs: number): boolean => {
@@ -20,6 +20,26 @@ export function createRateLimiter(rate: number, maxSources = 10_000) {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  };
+}
+
+/**
+ * Keys seen recently (least recently seen first), forgotten after `idleMs` or when more than
+ * `max` are held: the reflector's peers that authenticated lately.
+ */
+export function createRecentSet(max = 10_000, idleMs = 600_000) {
+  const seen = new Map<string, number>();
+  return {
+    has(key: string, nowMs: number): boolean {
+      const t = seen.get(key);
+      return t !== undefined && nowMs - t < idleMs;
+    },
+    touch(key: string, nowMs: number): void {
+      seen.delete(key);
+      if (seen.size >= max) seen.delete(seen.keys().next().value!);
+      seen.set(key, nowMs);
+    },
+    get size(): number { return seen.size; },
   };
 }
 
@@ -49,6 +69,13 @@ export function admit(s: Session, seq: number): Admit {
   }
   s.received++;
   return { ok: true, received: s.received, ackVector: s.win >> BigInt(j + 1) };
+}
+
+/** Whether admit(s, seq) would accept `seq`, without recording it. */
+export function fresh(s: Session, seq: number): boolean {
+  const d = seq - s.top;
+  if (d > 0) return true;
+  return -d < WINDOW && ((s.win >> BigInt(-d)) & 1n) === 0n;
 }
 
 /** Sessions by key id and session id, least recently used first; idle ones are forgotten. */

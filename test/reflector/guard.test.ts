@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admit, createRateLimiter, createSessionTable } from '../../src/reflector/guard.ts';
+import { admit, createRateLimiter, createRecentSet, createSessionTable, fresh } from '../../src/reflector/guard.ts';
 import { FIXED_BYTES, MAC_BYTES, encodeRequest, fillReply, macValid, parseHeader } from '../../src/reflector/wire.ts';
 
 describe('anti-replay window and ack vector', () => {
@@ -25,7 +25,34 @@ describe('anti-replay window and ack vector', () => {
   });
 });
 
-describe('per-source rate limit', () => {
+describe('fresh: admit without recording', () => {
+  it.each([
+    [[0, 1], 2, true],
+    [[0, 1], 1, false],
+    [[0, 5], 3, true],
+    [[100], 30, false],
+  ])('after %j, %i is fresh: %s', (seqs, q, want) => {
+    const s = createSessionTable().get('k/s', seqs[0]!, 0);
+    for (const x of seqs) admit(s, x);
+    const before = { ...s };
+    expect(fresh(s, q)).toBe(want);
+    expect(s).toEqual(before);
+    expect(admit(s, q).ok).toBe(want);
+  });
+});
+
+describe('recently authenticated peers', () => {
+  it('forgets a peer after idleMs, and the oldest beyond max', () => {
+    const peers = createRecentSet(2, 1000);
+    peers.touch('a', 0);
+    expect(peers.has('a', 999)).toBe(true);
+    expect(peers.has('a', 1000)).toBe(false);
+    peers.touch('b', 0); peers.touch('c', 0);
+    expect([peers.has('a', 0), peers.has('b', 0), peers.has('c', 0)]).toEqual([false, true, true]);
+  });
+});
+
+describe('per-peer rate limit', () => {
   it('allows a burst of one second, then the rate', () => {
     const allow = createRateLimiter(10);
     const first = Array.from({ length: 15 }, () => allow('a', 0)).filter(Boolean).length;
