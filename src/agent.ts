@@ -16,6 +16,7 @@ import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
 import { StoreError, openStore } from './store/index.ts';
+import { statusOf } from './status/model.ts';
 import type { Sink } from './sinks/types.ts';
 import { VERSION } from './version.ts';
 
@@ -143,7 +144,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     ...(reflector && !reflector.up() ? ['udp reflector down, restarting (slaprobe_reflector_up, and the log)'] : []),
   ];
   const ready = () => notReady().length === 0;
-  const server = createAgentServer({ registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '), reload: serialReload });
+  const server = createAgentServer({
+    registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '), reload: serialReload,
+    status: () => statusOf(config, store, Date.now()),
+  });
   let address: AddressInfo;
   try {
     address = await listen(server, config.agent.listen);

@@ -17,6 +17,7 @@ Usage:
   slaprobe probe KIND TARGET [options]      KIND: http | tcp | icmp | stun | udp-echo
   slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P] [--format F] ...
   slaprobe exclude --service S --from TIME --to TIME --reason TEXT ...
+  slaprobe status --out DIR [--config FILE] [--data-dir DIR]
   slaprobe version
 
 Run "slaprobe COMMAND --help" for a command's options.
@@ -25,8 +26,8 @@ Exit codes: 0 ok; 1 failed (probe failed, SLA missed, runtime error); 2 bad usag
 
 const RUN_HELP = `Usage: slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
 
-Runs the agent: probes every target on its schedule and serves /metrics, /healthz, /readyz
-and POST /-/reload on agent.listen. SIGHUP reloads the config; SIGTERM/SIGINT stop cleanly.
+Runs the agent: probes every target on its schedule and serves /status, /status.json,
+/metrics, /healthz, /readyz and POST /-/reload on agent.listen. SIGHUP reloads the config; SIGTERM/SIGINT stop cleanly.
 
   -c, --config FILE      YAML config (default: the embedded config/default.yaml, loopback only)
   -l, --listen HOST:PORT overrides agent.listen
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./cli/report.ts')).reportCommand(rest);
     case 'exclude':
       return (await import('./cli/exclude.ts')).excludeCommand(rest);
+    case 'status':
+      return (await import('./cli/status.ts')).statusCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`slaprobe ${VERSION} (node ${process.version})\n`);

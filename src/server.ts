@@ -3,6 +3,8 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { renderStatus } from './status/html.ts';
+import { type StatusModel, statusJson } from './status/model.ts';
 
 export interface ServerDeps {
   registry: () => Registry;
@@ -10,6 +12,8 @@ export interface ServerDeps {
   /** Why the agent is not ready (the 503 body); default: the first round is not finished. */
   readyDetail?: () => string;
   reload: () => Promise<{ ok: boolean; messages: string[] }>;
+  /** The status page's data as of now (GET /status, /status.json). */
+  status?: () => StatusModel;
 }
 
 export function createAgentServer(deps: ServerDeps): Server {
@@ -40,10 +44,20 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       const r = await deps.reload();
       return send(res, r.ok ? 200 : 400, r.ok ? 'reloaded\n' : `config rejected; the running config is unchanged:\n${r.messages.join('\n')}\n`);
     }
+    case '/status':
+    case '/status.json': {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
+      if (!deps.status) return send(res, 404, 'no status page on this server\n');
+      const m = deps.status();
+      // The live page reloads itself once a minute; with JavaScript off it still does.
+      return path === '/status'
+        ? send(res, 200, renderStatus(m, { refresh: 60 }), { 'content-type': 'text/html; charset=utf-8' })
+        : send(res, 200, `${JSON.stringify(statusJson(m), null, 2)}\n`, { 'content-type': 'application/json; charset=utf-8' });
+    }
     case '/':
-      return send(res, 200, '<html><head><title>slaprobe</title></head><body><h1>slaprobe</h1><p><a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></p></body></html>\n', { 'content-type': 'text/html; charset=utf-8' });
+      return send(res, 200, '<html><head><title>slaprobe</title></head><body><h1>slaprobe</h1><p><a href="/status">status</a> · <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></p></body></html>\n', { 'content-type': 'text/html; charset=utf-8' });
     default:
-      return send(res, 404, 'not found; endpoints: /metrics /healthz /readyz POST /-/reload\n');
+      return send(res, 404, 'not found; endpoints: /status /status.json /metrics /healthz /readyz POST /-/reload\n');
   }
 }
 

@@ -7,10 +7,10 @@ import type { ServiceReport } from './service.ts';
 export const FORMATS = ['table', 'json', 'csv', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
 
-const f1 = (x: number) => (Math.round(x * 10) / 10).toFixed(1);
-const pct = (x: number | null) => (x === null ? 'no data' : `${x.toFixed(4)} %`);
+export const f1 = (x: number) => (Math.round(x * 10) / 10).toFixed(1);
+export const pct = (x: number | null) => (x === null ? 'no data' : `${x.toFixed(4)} %`);
 
-function verdict(r: PeriodReport): string {
+export function verdict(r: PeriodReport): string {
   if (r.no_data) return 'NO DATA';
   const v = r.met ? 'MET' : 'MISSED';
   return r.in_progress ? `${v} so far` : v;

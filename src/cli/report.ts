@@ -10,7 +10,7 @@ import { onlyRegion, reportService, type ServiceDef, type ServiceReport, type Ti
 import type { Period, SlaPolicy } from '../availability/types.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
-import { POLICY_DEFAULTS, loadPresets } from '../config/sla.ts';
+import { DEFAULT_POLICY, loadPresets } from '../config/sla.ts';
 import type { Config } from '../config/types.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
 
@@ -48,7 +48,7 @@ Rules: docs/availability.md.
 Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store or samples.
 `;
 
-const FALLBACK: SlaPolicy = { ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month, 5-minute rule (the defaults)' };
+const FALLBACK: SlaPolicy = DEFAULT_POLICY;
 
 function usage(msg: string): number {
   process.stderr.write(`slaprobe report: ${msg}\n\nRun "slaprobe report --help" for the options.\n`);

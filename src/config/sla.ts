@@ -33,6 +33,11 @@ export const POLICY_DEFAULTS: Omit<SlaPolicy, 'name' | 'target'> = {
   credit: { type: 'none' },
 };
 
+/** The policy of a service that names none: what `report` and the status page apply. */
+export const DEFAULT_POLICY: SlaPolicy = Object.freeze({
+  ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month, 5-minute rule (the defaults)',
+});
+
 /** A policy mapping; `base` supplies what it does not set (the defaults, or a preset). */
 export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed: readonly string[] = POLICY_KEYS): SlaPolicy | undefined {
   const o = mapping(ctx, v, p, allowed);
