@@ -15,6 +15,8 @@ import { createAvailabilitySink } from './sinks/availability.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
+import { type Outbox, openOutbox } from './fleet/outbox.ts';
+import { type PushSink, createPushSink } from './sinks/push.ts';
 import { StoreError, openStore } from './store/index.ts';
 import { statusOf } from './status/model.ts';
 import type { Sink } from './sinks/types.ts';
@@ -59,9 +61,25 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const metricsSink = createMetricsSink(metrics);
   const logSink = createLogSink(log);
   const availability = createAvailabilitySink({ config, store, metrics, log });
-  const quality = createQualitySink({ metrics, onBreachChange: (target, breached, at) => availability.markDegraded(target, breached, at) });
+  // remote_write: samples go to the outbox in the store first, then to the remotes.
+  let outbox: Outbox | undefined;
+  let push: PushSink | undefined;
+  if (config.remote_write.length > 0) {
+    outbox = openOutbox({ dataDir: config.agent.data_dir, metrics, log });
+    await outbox.setRemotes(config.remote_write);
+    push = createPushSink({ config, outbox });
+  }
+  const quality = createQualitySink({
+    metrics,
+    onBreachChange: (target, breached, at) => {
+      availability.markDegraded(target, breached, at);
+      push?.markDegraded(target, breached, at);
+    },
+  });
   quality.reload([...config.targets]);
-  const sinks: Sink[] = [metricsSink, logSink, quality, availability];
+  // The push sink before the quality sink: a run's degraded sample is the verdict in force
+  // when the run started; the change the run brings follows at its own time.
+  const sinks: Sink[] = [metricsSink, logSink, ...(push ? [push] : []), quality, availability];
   // The reflector first: this agent's own udp-echo targets may be aimed at it.
   let reflector: Reflector | undefined;
   // Absent, not 0, on an agent that serves no reflector: 0 means one is down.
@@ -70,6 +88,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     try {
       reflector = await startReflector(config.reflector, { metrics, log });
     } catch (e) {
+      await outbox?.close();
       availability.close();
       const code = (e as NodeJS.ErrnoException).code;
       throw new ConfigError([`${opts.configFile}: reflector.listen: cannot listen on ${config.reflector.listen} (${code}); pick another address or port`]);
@@ -119,8 +138,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       log.error({ config: opts.configFile, errors: messages }, 'config reload rejected; the running config is unchanged');
       return { ok: false, messages };
     }
-    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency'] as const).filter((k) => next.agent[k] !== config.agent[k]).map((k) => `agent.${k}`);
+    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency', 'name'] as const).filter((k) => next.agent[k] !== config.agent[k]).map((k) => `agent.${k}`);
     if (JSON.stringify(next.reflector) !== JSON.stringify(config.reflector)) restartOnly.push('reflector');
+    // Remotes change on reload; turning remote_write on or off takes a restart.
+    if ((next.remote_write.length > 0) !== (config.remote_write.length > 0)) restartOnly.push('remote_write');
+    else await outbox?.setRemotes(next.remote_write);
     if (restartOnly.length > 0) log.warn({ keys: restartOnly }, 'these settings change only on restart; the rest of the new config is applied');
     const gone = config.targets.filter((t) => !next.targets.some((n) => n.name === t.name));
     config = next;
@@ -154,6 +176,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   } catch (e) {
     await scheduler.stop();
     await reflector?.close();
+    await outbox?.close();
     availability.close();
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError([`${opts.configFile}: agent.listen: cannot listen on ${config.agent.listen} (${code}); ${code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen HOST:PORT' : 'check the address'}`]);
@@ -169,6 +192,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     async stop() {
       await scheduler.stop();
       await reflector?.close();
+      await outbox?.close();
       availability.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

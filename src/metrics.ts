@@ -15,6 +15,9 @@ export const LATENESS_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** One remote's outbox backlog, read from the store at scrape time (src/fleet/outbox.ts). */
+export interface RemoteBacklog { remote: string; pending: number; oldestAgeSeconds: number | undefined }
+
 export function createMetrics(opts: { region: string; version: string; defaultMetrics?: boolean }) {
   const registry = new Registry();
   registry.setDefaultLabels({ region: opts.region });
@@ -26,6 +29,8 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   }
   const r = [registry];
+  // Set by the outbox when remote_write is configured; the backlog gauges ask it at scrape time.
+  const backlog: { read: () => RemoteBacklog[] } = { read: () => [] };
 
   const m = {
     registry,
@@ -285,6 +290,53 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       name: 'slaprobe_credit',
       help: 'Credit owed for the current period under the policy\'s credit rule; unit: minutes of service time, or percent of the monthly fee.',
       labelNames: ['service', 'sla', 'unit'] as const,
+      registers: r,
+    }),
+
+    // --- remote write (src/fleet/) ------------------------------------------------------------
+    remoteBacklog: backlog,
+    remoteWritePending: new Gauge({
+      name: 'slaprobe_remote_write_samples_pending',
+      help: 'Samples recorded in the durable outbox (the local store) that the remote has not acknowledged yet.',
+      labelNames: ['remote'] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const b of backlog.read()) this.set({ remote: b.remote }, b.pending);
+      },
+    }),
+    remoteWriteOldestAge: new Gauge({
+      name: 'slaprobe_remote_write_oldest_pending_sample_age_seconds',
+      help: 'Age of the oldest sample waiting for the remote (now minus its run start time); absent when nothing waits.',
+      labelNames: ['remote'] as const,
+      registers: r,
+      collect() {
+        this.reset();
+        for (const b of backlog.read()) if (b.oldestAgeSeconds !== undefined) this.set({ remote: b.remote }, b.oldestAgeSeconds);
+      },
+    }),
+    remoteWriteSent: new Counter({
+      name: 'slaprobe_remote_write_samples_sent_total',
+      help: 'Samples the remote acknowledged with a 2xx answer.',
+      labelNames: ['remote'] as const,
+      registers: r,
+    }),
+    remoteWriteFailed: new Counter({
+      name: 'slaprobe_remote_write_samples_failed_total',
+      help: 'Samples the remote refused for good (a 4xx answer other than 429); logged with the answer and not sent again.',
+      labelNames: ['remote'] as const,
+      registers: r,
+    }),
+    remoteWriteRetries: new Counter({
+      name: 'slaprobe_remote_write_retries_total',
+      help: 'Requests that failed in a way worth retrying (5xx, 429, network error, timeout); the samples stay in the outbox.',
+      labelNames: ['remote'] as const,
+      registers: r,
+    }),
+    remoteWriteLastSuccess: new Gauge({
+      name: 'slaprobe_remote_write_last_success_timestamp_seconds',
+      help: 'Unix time of the last request the remote acknowledged.',
+      labelNames: ['remote'] as const,
       registers: r,
     }),
   };

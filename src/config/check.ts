@@ -115,6 +115,21 @@ export function duration(ctx: Ctx, v: unknown, path: Path, opts: { dflt?: number
   return ms;
 }
 
+/** An http:// or https:// URL, without credentials in it (they would show in logs). */
+export function url(ctx: Ctx, v: unknown, path: Path, o: { hint: string; example: string; credentials: string }): string | undefined {
+  const s = str(ctx, v, path, { required: true, hint: o.hint });
+  if (s === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return ctx.add(path, `${JSON.stringify(s)} is not a valid URL; write it in full, e.g. ${o.example}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return ctx.add(path, `scheme "${u.protocol.slice(0, -1)}" is not supported; use http:// or https://`);
+  if (u.username || u.password) return ctx.add(path, `must not carry credentials; ${o.credentials}`);
+  return s;
+}
+
 export function regex(ctx: Ctx, v: unknown, path: Path): RegExp | undefined {
   const s = str(ctx, v, path);
   if (s === undefined) return undefined;

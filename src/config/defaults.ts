@@ -1,5 +1,6 @@
 // Every default of the configuration, in one place.
-import type { AgentConfig, QualityTargets } from './types.ts';
+import { hostname } from 'node:os';
+import type { AgentConfig, QualityTargets, RemoteWriteQueue } from './types.ts';
 
 export const AGENT_DEFAULTS: AgentConfig = {
   region: 'local',
@@ -7,6 +8,21 @@ export const AGENT_DEFAULTS: AgentConfig = {
   data_dir: './data',
   log_level: 'info',
   concurrency: 64,
+  // A StatefulSet pod's host name (slaprobe-3) is unique and stable: a good agent label.
+  name: hostname(),
+};
+
+/** Prometheus's own remote-write defaults (v2.42+ docs), except that one request is in flight. */
+export const REMOTE_WRITE_QUEUE_DEFAULTS: RemoteWriteQueue = {
+  max_samples_per_send: 2000,
+  batch_send_deadline: 5_000,
+  min_backoff: 30,
+  max_backoff: 5_000,
+  retry_on_http_429: true,
+};
+
+export const REMOTE_WRITE_DEFAULTS = {
+  remote_timeout: 30_000,
 };
 
 export const TARGET_DEFAULTS = {

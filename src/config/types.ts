@@ -14,6 +14,8 @@ export interface AgentConfig {
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Most probe runs in flight at once, over all targets. */
   concurrency: number;
+  /** This agent's name, the `agent` label of pushed samples (default: the host name). */
+  name: string;
 }
 
 export interface TlsClientOptions {
@@ -158,4 +160,30 @@ export interface Config {
   reflector?: ReflectorConfig;
   /** Planned maintenance, excluded from availability (src/config/sla.ts). */
   maintenance: Maintenance[];
+  /** Stores the run outcomes are pushed to (src/config/remote-write.ts, src/fleet/). */
+  remote_write: RemoteWriteConfig[];
+}
+
+/** One Prometheus remote-write endpoint, in Prometheus's own config shape. */
+export interface RemoteWriteConfig {
+  /** The `remote` label of the slaprobe_remote_write_* metrics and the outbox cursor's key. */
+  name: string;
+  url: string;
+  /** Longest wait for one request, ms. */
+  remote_timeout: number;
+  headers: Record<string, string>;
+  basic_auth?: { username: string; password?: string; password_file?: string };
+  bearer_token?: string;
+  bearer_token_file?: string;
+  tls_config: TlsClientOptions;
+  queue_config: RemoteWriteQueue;
+}
+
+export interface RemoteWriteQueue {
+  max_samples_per_send: number;
+  /** A partial batch waits at most this long for more samples, ms. */
+  batch_send_deadline: number;
+  min_backoff: number;
+  max_backoff: number;
+  retry_on_http_429: boolean;
 }

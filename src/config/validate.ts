@@ -1,16 +1,18 @@
 // From the parsed YAML value to a typed Config: strict (unknown keys are errors), every
 // default from defaults.ts, every problem reported with its YAML path.
 import { isIP } from 'node:net';
+import { dirname, isAbsolute } from 'node:path';
 import { REGION_DEFAULTS } from '../availability/regions.ts';
 import type { RegionPolicy } from '../availability/types.ts';
 import { PROBE_KINDS, type ProbeKind } from '../probes/types.ts';
 import {
-  Ctx, type Obj, type Path, bool, describe, duration, int, isObj, list, mapping, num, oneOf, regex, str, stringMap,
+  Ctx, type Obj, type Path, bool, describe, duration, int, isObj, list, mapping, num, oneOf, regex, str, stringMap, url,
 } from './check.ts';
 import {
   AGENT_DEFAULTS, HTTP_DEFAULTS, ICMP_DEFAULTS, QUALITY_DEFAULTS, REFLECTOR_DEFAULTS, STUN_DEFAULTS, TARGET_DEFAULTS,
   UDP_ECHO_DEFAULTS,
 } from './defaults.ts';
+import { validateRemoteWrite } from './remote-write.ts';
 import { validateMaintenance, validateSla } from './sla.ts';
 import type {
   AgentConfig, Config, HttpTarget, IcmpTarget, IpProtocol, QualityTargets, ReflectorConfig, ServiceConfig, ServiceRule,
@@ -24,8 +26,8 @@ const LABEL_HINT = 'a Prometheus label name: letters, digits and "_", not starti
 const RESERVED_LABELS = ['region', 'target', 'kind', 'result', 'reason', 'phase', 'direction', 'service', 'sla', 'le', 'job', 'instance'];
 const IP_PROTOCOLS = ['auto', 'ip4', 'ip6'] as const;
 
-const TOP_KEYS = ['agent', 'defaults', 'targets', 'services', 'reflector', 'maintenance'] as const;
-const AGENT_KEYS = ['region', 'listen', 'data_dir', 'log_level', 'concurrency'] as const;
+const TOP_KEYS = ['agent', 'defaults', 'targets', 'services', 'reflector', 'maintenance', 'remote_write'] as const;
+const AGENT_KEYS = ['region', 'listen', 'data_dir', 'log_level', 'concurrency', 'name'] as const;
 const COMMON_KEYS = ['name', 'kind', 'interval', 'timeout', 'labels'] as const;
 const KIND_KEYS: Record<ProbeKind, readonly string[]> = {
   http: ['url', 'method', 'headers', 'body', 'valid_status_codes', 'must_match', 'must_not_match', 'max_body_bytes',
@@ -46,8 +48,9 @@ export function validateConfig(raw: unknown, source: string, ctx: Ctx): Config |
   inheritServiceQuality(ctx, top['targets'], targets, services);
   const reflector = top['reflector'] === undefined ? undefined : validateReflector(ctx, top['reflector'], ['reflector']);
   const maintenance = validateMaintenance(ctx, top['maintenance'], ['maintenance'], services.map((s) => s.name));
+  const remoteWrite = validateRemoteWrite(ctx, top['remote_write'], isAbsolute(source) ? dirname(source) : process.cwd());
   if (ctx.issues.length > 0) return undefined;
-  const cfg: Config = { source, agent, targets, services, maintenance, ...(reflector ? { reflector } : {}) };
+  const cfg: Config = { source, agent, targets, services, maintenance, remote_write: remoteWrite, ...(reflector ? { reflector } : {}) };
   return deepFreeze(cfg);
 }
 
@@ -60,6 +63,7 @@ function validateAgent(ctx: Ctx, v: unknown): AgentConfig {
     data_dir: str(ctx, a['data_dir'], [...p, 'data_dir']) ?? AGENT_DEFAULTS.data_dir,
     log_level: oneOf(ctx, a['log_level'], [...p, 'log_level'], ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, AGENT_DEFAULTS.log_level) ?? AGENT_DEFAULTS.log_level,
     concurrency: int(ctx, a['concurrency'], [...p, 'concurrency'], { min: 1, max: 10_000, dflt: AGENT_DEFAULTS.concurrency }) ?? AGENT_DEFAULTS.concurrency,
+    name: str(ctx, a['name'], [...p, 'name'], { pattern: NAME, hint: NAME_HINT }) ?? AGENT_DEFAULTS.name,
   };
 }
 
@@ -270,17 +274,11 @@ function tlsOptions(ctx: Ctx, v: unknown, p: Path): TlsClientOptions {
 }
 
 function httpUrl(ctx: Ctx, v: unknown, p: Path): string | undefined {
-  const s = str(ctx, v, p, { required: true, hint: 'the URL to probe, e.g. https://meet.example.com/api/health' });
-  if (s === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return ctx.add(p, `${JSON.stringify(s)} is not a valid URL; write it in full, e.g. https://meet.example.com/health`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return ctx.add(p, `scheme "${u.protocol.slice(0, -1)}" is not supported; use http:// or https://`);
-  if (u.username || u.password) return ctx.add(p, 'must not carry credentials; put them in headers (Authorization: ${ENV_VAR}) instead');
-  return s;
+  return url(ctx, v, p, {
+    hint: 'the URL to probe, e.g. https://meet.example.com/api/health',
+    example: 'https://meet.example.com/health',
+    credentials: 'put them in headers (Authorization: ${ENV_VAR}) instead',
+  });
 }
 
 /** "host:port", "[v6]:port"; port required unless a default is given. */

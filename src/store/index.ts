@@ -93,6 +93,18 @@ function checkHeader(file: string): void {
   }
 }
 
+/** Runs `fn` in one write transaction: all of it is committed, or none. */
+export function transaction(db: DatabaseSync, fn: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    fn();
+    db.exec('COMMIT');
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
 export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   const file = storePath(dataDir);
   const exists = existsSync(file);
@@ -194,16 +206,7 @@ function createStore(db: DatabaseSync, file: string): Store {
   const open = new Map<string, { id: number; seg: OpenSegment }>();
   let runId = 0;
 
-  const tx = (fn: () => void) => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      fn();
-      db.exec('COMMIT');
-    } catch (e) {
-      db.exec('ROLLBACK');
-      throw e;
-    }
-  };
+  const tx = (fn: () => void) => transaction(db, fn);
 
   const loadOpen = (target: string, region: string) => {
     const key = `${target}\0${region}`;

@@ -49,4 +49,20 @@ export const MIGRATIONS: readonly string[] = [
     stopped_at INTEGER       -- NULL: still running, or killed (then last_beat is the last sign of life)
   );
   `,
+  // 2: the remote-write outbox (src/fleet/outbox.ts). Every pushed sample is written here
+  // first; each remote keeps the id of the last sample its store acknowledged (2xx) or
+  // refused for good (4xx), and rows every remote is past are deleted. AUTOINCREMENT: ids
+  // never go back, even when the table was emptied, so a cursor never skips a new sample.
+  `
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series TEXT NOT NULL,    -- the label set, JSON [[name, value], ...] sorted by name, __name__ included
+    ts INTEGER NOT NULL,     -- Unix ms: the run's start
+    value REAL NOT NULL
+  );
+  CREATE TABLE outbox_cursors (
+    remote TEXT PRIMARY KEY, -- remote_write[].name
+    last_id INTEGER NOT NULL -- every sample up to this id is done for this remote
+  );
+  `,
 ];

@@ -1,7 +1,7 @@
 // One fixture file per rejected config (test/config/testdata/invalid-*.yml), each paired with
 // its exact message: file:line:column, YAML path, what is wrong and how to fix it.
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile, parseConfig } from '../../src/config/load.ts';
@@ -31,7 +31,7 @@ const CASES: [string, string][] = [
     ["invalid-targets-not-list.yml", ":2:3: targets: expected a list, got a mapping"],
     ["invalid-timeout-ge-interval.yml", ":6:14: targets[0].timeout: must be shorter than the interval (10s = 10000 ms), got \"10s\"; lower the timeout or raise the interval"],
     ["invalid-tls-cert-without-key.yml", ":6:7: targets[0].tls: cert_file and key_file go together: give both for a client certificate, or neither"],
-    ["invalid-top-level-typo.yml", ":1:1: target: unknown key \"target\"; did you mean \"targets\"? Allowed here: agent, defaults, targets, services, reflector, maintenance"],
+    ["invalid-top-level-typo.yml", ":1:1: target: unknown key \"target\"; did you mean \"targets\"? Allowed here: agent, defaults, targets, services, reflector, maintenance, remote_write"],
     ["invalid-unknown-key.yml", ":5:5: targets[0].intervall: unknown key \"intervall\"; did you mean \"interval\"? Allowed here: name, kind, interval, timeout, labels, url, method, headers, body, valid_status_codes, must_match, must_not_match, max_body_bytes, follow_redirects, max_redirects, ip_protocol, tls"],
     ["invalid-unknown-kind.yml", ":3:11: targets[0].kind: expected one of http, tcp, icmp, stun, udp-echo, got \"smtp\""],
     ["invalid-unknown-service-target.yml", ":7:20: services[0].targets[1]: unknown target \"portal\"; a service lists names from targets[].name (known: api)"],
@@ -101,7 +101,7 @@ describe('config acceptance', () => {
     expect(gw.quality).toEqual({ loss: 0.0005, jitter_ms: 50, latency_ms: 150, latency_mode: 'rtt', windows: [900_000, 3_600_000], confidence: 0.95 });
     const api = c.targets[1] as HttpTarget;
     expect([api.interval, api.timeout, api.method, api.max_redirects, api.follow_redirects]).toEqual([90_000, 2_500, 'GET', 10, true]);
-    expect(c.agent).toEqual({ region: 'local', listen: '127.0.0.1:9917', data_dir: './data', log_level: 'info', concurrency: 64 });
+    expect(c.agent).toEqual({ region: 'local', listen: '127.0.0.1:9917', data_dir: './data', log_level: 'info', concurrency: 64, name: hostname() });
   });
 
   it('a service\'s quality thresholds apply to its packet targets that set none (HEDU-5.4 defaults otherwise)', () => {

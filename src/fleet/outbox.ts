@@ -1,0 +1,265 @@
+// The durable outbox: every pushed sample is committed to the local store (table `outbox`,
+// schema version 2) before anything is sent, and each remote's sender reads it oldest first,
+// in id order, which is also each series' time order. A remote's cursor moves past a batch
+// only after the store answered 2xx (or refused it for good), in one commit, so:
+//
+// - kill -9 before the answer: the batch is still pending and is sent again after restart;
+// - kill -9 between the 2xx and the commit (a window of one statement): the batch is sent
+//   twice. Every sample repeats the same series, timestamp and value, which the stores treat
+//   as one sample (README "Remote write": Prometheus and Mimir drop an identical sample,
+//   VictoriaMetrics keeps one per timestamp with -dedup.minScrapeInterval, and slaprobe's
+//   reader collapses identical points), so no result changes. A sample is never lost.
+//
+// One request per remote is in flight: series must arrive in order, and one agent's few
+// samples a second do not need shards.
+import { DatabaseSync } from 'node:sqlite';
+import type pino from 'pino';
+import type { RemoteWriteConfig } from '../config/types.ts';
+import type { Metrics } from '../metrics.ts';
+import { storePath, transaction } from '../store/index.ts';
+import { type SendOutcome, type Series, createRemoteClient } from './remote-write.ts';
+
+export interface OutboxSample {
+  /** Sorted by name, `__name__` included. */
+  labels: readonly (readonly [string, string])[];
+  ts: number;
+  value: number;
+}
+
+interface Row { id: number; series: string; ts: number; value: number }
+
+export interface Outbox {
+  /** Commits the samples, in one transaction, and wakes the senders. */
+  append(samples: readonly OutboxSample[]): void;
+  /** Starts (or, after a config reload, restarts) one sender per remote. */
+  setRemotes(remotes: readonly RemoteWriteConfig[]): Promise<void>;
+  /** Resolves when every remote's backlog is empty (tests, clean shutdown). */
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OutboxDeps {
+  dataDir: string;
+  metrics: Metrics;
+  log: pino.Logger;
+  now?: () => number;
+}
+
+/** 400: a sample the store refuses (too old, out of order); 413: too big; 409/422: conflicts. */
+const SPLIT_ON = new Set([400, 409, 413, 422]);
+
+export function openOutbox(deps: OutboxDeps): Outbox {
+  const { metrics: m, log } = deps;
+  const now = deps.now ?? Date.now;
+  // Its own connection to the store's file (openStore has migrated it): each statement is
+  // synchronous, so the two connections of this thread never wait on each other.
+  const db = new DatabaseSync(storePath(deps.dataDir));
+  db.exec('PRAGMA busy_timeout = 5000');
+  const insert = db.prepare('INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)');
+  const cursorQ = db.prepare('SELECT last_id FROM outbox_cursors WHERE remote = ?');
+  const cursorNew = db.prepare('INSERT OR IGNORE INTO outbox_cursors (remote, last_id) VALUES (?, (SELECT coalesce(max(id), 0) FROM outbox))');
+  const cursorSet = db.prepare('UPDATE outbox_cursors SET last_id = ? WHERE remote = ? AND last_id < ?');
+  const batchQ = db.prepare('SELECT id, series, ts, value FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
+  const countQ = db.prepare('SELECT count(*) AS n FROM outbox WHERE id > ?');
+  const countUpTo = db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM outbox WHERE id > ? LIMIT ?)');
+  const oldestQ = db.prepare('SELECT ts FROM outbox WHERE id > ? ORDER BY id LIMIT 1');
+  const prune = db.prepare('DELETE FROM outbox WHERE id <= ?');
+
+  const tx = (fn: () => void) => transaction(db, fn);
+
+  let senders: Sender[] = [];
+  let wakers: (() => void)[] = [];
+  const wake = () => {
+    const w = wakers;
+    wakers = [];
+    for (const f of w) f();
+  };
+  const cursor = (remote: string) => Number((cursorQ.get(remote) as { last_id: number } | undefined)?.last_id ?? 0);
+
+  const advance = (remote: string, id: number) => {
+    tx(() => {
+      cursorSet.run(id, remote, id);
+      // Rows every configured remote is past are done with. A remote removed from the config
+      // no longer holds rows back.
+      const names = senders.map((s) => s.cfg.name);
+      const min = Math.min(...names.map(cursor));
+      if (Number.isFinite(min) && min > 0) prune.run(min);
+    });
+  };
+
+  m.remoteBacklog.read = () => senders.map((s) => {
+    const c = cursor(s.cfg.name);
+    const oldest = oldestQ.get(c) as { ts: number } | undefined;
+    return {
+      remote: s.cfg.name,
+      pending: Number((countQ.get(c) as { n: number }).n),
+      oldestAgeSeconds: oldest ? Math.max(0, (now() - oldest.ts) / 1000) : undefined,
+    };
+  });
+
+  interface Sender { cfg: RemoteWriteConfig; stop(): Promise<void> }
+
+  const startSender = (cfg: RemoteWriteConfig): Sender => {
+    const client = createRemoteClient(cfg);
+    const q = cfg.queue_config;
+    const abort = new AbortController();
+    const l = { remote: cfg.name };
+    cursorNew.run(cfg.name);
+    // From zero, so that rate() and increase() have a start before the first event.
+    for (const c of [m.remoteWriteSent, m.remoteWriteFailed, m.remoteWriteRetries]) c.inc(l, 0);
+    let failingSince: number | undefined;
+    let lastRetryLog = 0;
+    let rejectLog = { at: 0, suppressed: 0 };
+    let retryAfter = 0;
+
+    const sleep = (ms: number, wakeEarly: boolean) => new Promise<void>((resolve) => {
+      if (abort.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done);
+      if (wakeEarly) wakers.push(done);
+    });
+
+    const logReject = (o: Extract<SendOutcome, { result: 'rejected' }>, rows: Row[]) => {
+      // A store that refuses everything (wrong URL, a retention limit) would otherwise write a
+      // line per sample: one line per 10 s, with the count of the ones not shown.
+      const t = now();
+      if (t - rejectLog.at < 10_000) {
+        rejectLog.suppressed += rows.length;
+        return;
+      }
+      const first = JSON.parse(rows[0]!.series) as [string, string][];
+      log.error({
+        remote: cfg.name, status: o.status, answer: o.detail, samples: rows.length, suppressed_since_last_line: rejectLog.suppressed,
+        series: Object.fromEntries(first), timestamp: new Date(rows[0]!.ts).toISOString(),
+      }, `remote write: ${cfg.name} refused ${rows.length} sample${rows.length === 1 ? '' : 's'} (HTTP ${o.status}); counted in slaprobe_remote_write_samples_failed_total and not sent again`);
+      rejectLog = { at: t, suppressed: 0 };
+    };
+
+    /** Sends `rows` (contiguous, oldest first); a sample-level refusal is narrowed by halving. */
+    const deliver = async (rows: Row[]): Promise<'done' | 'retry'> => {
+      const o = await client.send(toSeries(rows), abort.signal);
+      if (abort.signal.aborted) return 'retry';
+      const last = rows[rows.length - 1]!.id;
+      if (o.result === 'sent') {
+        advance(cfg.name, last);
+        m.remoteWriteSent.inc(l, rows.length);
+        m.remoteWriteLastSuccess.set(l, now() / 1000);
+        return 'done';
+      }
+      if (o.result === 'retry') {
+        m.remoteWriteRetries.inc(l);
+        const t = now();
+        failingSince ??= t;
+        if (t - lastRetryLog >= 60_000) {
+          lastRetryLog = t;
+          log.warn({ remote: cfg.name, status: o.status, code: o.code, answer: o.detail, failing_for_seconds: Math.round((t - failingSince) / 1000) }, `remote write: ${cfg.name} did not take the samples; they stay in the outbox and are retried with backoff`);
+        }
+        retryAfter = o.retryAfterMs ?? 0;
+        return 'retry';
+      }
+      // Prometheus refuses a whole request for one bad sample (an out-of-order one, say):
+      // halve until the refused samples are alone, so that no good sample goes with them.
+      if (rows.length > 1 && SPLIT_ON.has(o.status)) {
+        const half = Math.ceil(rows.length / 2);
+        const a = await deliver(rows.slice(0, half));
+        return a === 'done' ? deliver(rows.slice(half)) : a;
+      }
+      logReject(o, rows);
+      advance(cfg.name, last);
+      m.remoteWriteFailed.inc(l, rows.length);
+      return 'done';
+    };
+
+    const loop = async () => {
+      let backoff = q.min_backoff;
+      let partialSince: number | undefined;
+      while (!abort.signal.aborted) {
+        const c = cursor(cfg.name);
+        const n = Number((countUpTo.get(c, q.max_samples_per_send) as { n: number }).n);
+        if (n === 0) {
+          partialSince = undefined;
+          await sleep(60_000, true);
+          continue;
+        }
+        if (n < q.max_samples_per_send) {
+          partialSince ??= now();
+          const left = partialSince + q.batch_send_deadline - now();
+          if (left > 0) {
+            await sleep(left, true);
+            continue;
+          }
+        }
+        partialSince = undefined;
+        const rows = batchQ.all(c, q.max_samples_per_send) as unknown as Row[];
+        let r: 'done' | 'retry';
+        try {
+          r = await deliver(rows);
+        } catch (e) {
+          log.error({ err: e, remote: cfg.name }, 'remote write: sending failed unexpectedly; retrying with backoff');
+          r = 'retry';
+        }
+        if (r === 'done') {
+          if (failingSince !== undefined) log.info({ remote: cfg.name, failed_for_seconds: Math.round((now() - failingSince) / 1000) }, `remote write: ${cfg.name} takes samples again; the backlog is being sent`);
+          failingSince = undefined;
+          backoff = q.min_backoff;
+        } else {
+          // A 429's Retry-After is honoured when it asks for more than the backoff.
+          await sleep(Math.max(backoff, retryAfter), false);
+          retryAfter = 0;
+          backoff = Math.min(backoff * 2, q.max_backoff);
+        }
+      }
+    };
+    const running = loop();
+    return {
+      cfg,
+      async stop() {
+        abort.abort();
+        await running;
+        client.close();
+        for (const c of [m.remoteWriteSent, m.remoteWriteFailed, m.remoteWriteRetries, m.remoteWriteLastSuccess]) c.remove(l);
+      },
+    };
+  };
+
+  return {
+    append(samples) {
+      if (samples.length === 0 || senders.length === 0) return;
+      tx(() => {
+        for (const s of samples) insert.run(JSON.stringify(s.labels), s.ts, s.value);
+      });
+      wake();
+    },
+    async setRemotes(remotes) {
+      const same = remotes.length === senders.length && remotes.every((r, i) => JSON.stringify(r) === JSON.stringify(senders[i]!.cfg));
+      if (same) return;
+      await Promise.all(senders.map((s) => s.stop()));
+      senders = remotes.map(startSender);
+    },
+    async drained() {
+      while (senders.some((s) => Number((countQ.get(cursor(s.cfg.name)) as { n: number }).n) > 0)) await new Promise((r) => setTimeout(r, 50));
+    },
+    async close() {
+      await Promise.all(senders.map((s) => s.stop()));
+      senders = [];
+      m.remoteBacklog.read = () => [];
+      if (db.isOpen) db.close();
+    },
+  };
+}
+
+/** Rows, oldest first, grouped by series in order of first appearance; order within a series kept. */
+function toSeries(rows: readonly Row[]): Series[] {
+  const by = new Map<string, { ts: number; value: number }[]>();
+  for (const r of rows) {
+    let l = by.get(r.series);
+    if (!l) by.set(r.series, (l = []));
+    l.push({ ts: r.ts, value: r.value });
+  }
+  return [...by].map(([k, samples]) => ({ labels: JSON.parse(k) as [string, string][], samples }));
+}

@@ -1,0 +1,314 @@
+// The push path against real stores on loopback: VictoriaMetrics and Prometheus 2.42's
+// remote-write receiver. What arrives is checked against the agent's own record, the
+// outcome timeline in its sqlite store (segments: first run, last run, run count, state):
+// every run is in the store with its START time and its outcome, once.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, startAgent } from '../../src/agent.ts';
+import { createLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { openOutbox } from '../../src/fleet/outbox.ts';
+import { openStore, storePath } from '../../src/store/index.ts';
+import { NODE, ROOT, freePort, sleep, tempDir, tool, waitFor } from '../deploy/tools.ts';
+import { makePki } from '../support/certs.ts';
+import { type Running, closedPort, httpServer } from '../support/servers.ts';
+import { type RawSeries, type Tsdb, startPrometheusReceiver, startVictoria } from '../support/tsdb.ts';
+import { parseConfig } from '../../src/config/load.ts';
+
+let web: Running;
+let refused: number;
+beforeAll(async () => {
+  web = await httpServer();
+  refused = await closedPort();
+});
+afterAll(async () => {
+  await web?.close();
+});
+
+const config = (dir: string, url: string, listen = '127.0.0.1:0', queue = 'max_samples_per_send: 50\n      batch_send_deadline: 100ms') => `
+agent:
+  region: eu-test
+  name: agent-a
+  listen: ${listen}
+  data_dir: ${dir}/data
+targets:
+  - name: web
+    kind: http
+    url: ${web.url}/ok
+    interval: 200ms
+    timeout: 150ms
+  - name: gone
+    kind: tcp
+    address: 127.0.0.1:${refused}
+    interval: 300ms
+    timeout: 200ms
+remote_write:
+  - name: central
+    url: ${url}
+    queue_config:
+      ${queue}
+      min_backoff: 20ms
+      max_backoff: 200ms
+`;
+
+interface Segment { target: string; state: number; start: number; last: number; runs: number }
+
+function segments(dataDir: string): Segment[] {
+  const db = new DatabaseSync(storePath(dataDir), { readOnly: true });
+  try {
+    return db.prepare('SELECT target, state, start, last, runs FROM segments ORDER BY target, start').all() as unknown as Segment[];
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Checks the store's series against the agent's timeline: each segment's runs are there, at
+ * their start times, with the segment's outcome, and nothing else. `extraPerTarget` allows
+ * the one run a kill -9 can catch between the outbox commit and the timeline's.
+ */
+function expectSameRuns(series: RawSeries[], segs: Segment[], extraPerTarget = 0): void {
+  for (const target of ['web', 'gone']) {
+    const s = series.filter((x) => x.labels['target'] === target);
+    expect(s, `one series for ${target}`).toHaveLength(1);
+    expect(s[0]!.labels).toMatchObject({ __name__: 'slaprobe_run_success', region: 'eu-test', agent: 'agent-a' });
+    const byTs = new Map<number, number>();
+    for (const x of s[0]!.samples) {
+      const prev = byTs.get(x.ts);
+      // A repeat is allowed only as an exact duplicate (the kill -9 window): same value.
+      if (prev !== undefined) expect(x.value, `conflicting duplicate at ${x.ts}`).toBe(prev);
+      byTs.set(x.ts, x.value);
+    }
+    const mine = segs.filter((x) => x.target === target);
+    const runs = mine.reduce((a, x) => a + x.runs, 0);
+    expect(runs).toBeGreaterThan(3);
+    for (const seg of mine) {
+      // Whole milliseconds on the wire; the timeline keeps the run clock's fractions.
+      const inside = [...byTs].filter(([ts]) => ts >= Math.floor(seg.start) && ts <= Math.floor(seg.last));
+      expect(inside.length, `${target} segment from ${seg.start} to ${seg.last}: runs (all: ${JSON.stringify(segs)} got ${JSON.stringify([...byTs.keys()])})`).toBe(seg.runs);
+      expect(new Set(inside.map(([, v]) => v)), `${target} segment from ${seg.start}: outcome`).toEqual(new Set([seg.state]));
+    }
+    expect(byTs.has(Math.floor(mine[0]!.start))).toBe(true);
+    expect(byTs.has(Math.floor(mine[mine.length - 1]!.last))).toBe(true);
+    expect(byTs.size).toBeGreaterThanOrEqual(runs);
+    expect(byTs.size).toBeLessThanOrEqual(runs + extraPerTarget);
+  }
+}
+
+/** What the outbox still holds is sent the way a restarted agent sends it. */
+async function flushOutbox(dataDir: string, cfgText: string): Promise<void> {
+  const cfg = parseConfig(cfgText, 'test.yaml');
+  const store = openStore(dataDir);
+  const outbox = openOutbox({ dataDir, metrics: createMetrics({ region: 'eu-test', version: 'test', defaultMetrics: false }), log: createLogger('silent') });
+  await outbox.setRemotes(cfg.remote_write);
+  await outbox.drained();
+  await outbox.close();
+  store.close();
+}
+
+const metric = async (a: Agent, name: string) => {
+  const m = (await a.metrics.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels['remote'] === 'central');
+  return m?.value;
+};
+
+describe.each([
+  ['victoria-metrics', () => startVictoria()],
+  ['prometheus 2.42', () => startPrometheusReceiver({ oooWindow: '1d' })],
+] as const)('remote write to %s', (_name, startDb) => {
+  let db: Tsdb;
+  let agent: Agent | undefined;
+  beforeAll(async () => {
+    db = await startDb();
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await db?.stop();
+  });
+
+  it('pushes every run at its start time; a store down for a while gets the whole backlog when back', async () => {
+    const dir = tempDir('rw');
+    const text = config(dir, db.writeUrl);
+    writeFileSync(join(dir, 'c.yaml'), text);
+    agent = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('silent') });
+    await waitFor('first samples in the store', async () => ((await db.raw('slaprobe_run_success')).length === 2 ? true : undefined), 20_000, 200);
+
+    await db.stop();
+    // The agent keeps probing; the samples wait in the outbox and the sender retries.
+    await waitFor('a backlog', async () => ((await metric(agent!, 'slaprobe_remote_write_samples_pending'))! > 20 && (await metric(agent!, 'slaprobe_remote_write_retries_total'))! > 0 ? true : undefined), 20_000, 100);
+    expect(await metric(agent, 'slaprobe_remote_write_oldest_pending_sample_age_seconds')).toBeGreaterThan(0);
+    const sentBefore = (await metric(agent, 'slaprobe_remote_write_samples_sent_total'))!;
+
+    await db.start();
+    await waitFor('the backlog sent', async () => ((await metric(agent!, 'slaprobe_remote_write_samples_sent_total'))! > sentBefore + 20 ? true : undefined), 20_000, 100);
+    await agent.stop();
+    agent = undefined;
+    await flushOutbox(`${dir}/data`, text);
+
+    const segs = segments(`${dir}/data`);
+    expectSameRuns(await db.raw('slaprobe_run_success'), segs);
+    // The interval travels beside each outcome, at the same timestamps.
+    const iv = await db.raw('slaprobe_run_interval_seconds{target="web"}');
+    expect(new Set(iv[0]!.samples.map((x) => x.value))).toEqual(new Set([0.2]));
+    const ok = await db.raw('slaprobe_run_success{target="web"}');
+    expect(iv[0]!.samples.map((x) => x.ts)).toEqual(ok[0]!.samples.map((x) => x.ts));
+    // http and tcp targets have no quality verdict: no degraded series.
+    expect(await db.raw('slaprobe_run_degraded')).toEqual([]);
+  });
+});
+
+/** The agent as its own process, so that it can be killed with SIGKILL. */
+function spawnAgent(cfgFile: string): ChildProcess {
+  return spawn(NODE, [join(ROOT, 'bin/slaprobe.js'), 'run', '--config', cfgFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+async function scrape(port: number, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes('remote="central"'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe.each([
+  ['victoria-metrics', () => startVictoria()],
+  ['prometheus 2.42', () => startPrometheusReceiver({ oooWindow: '1d' })],
+] as const)('kill -9 of the agent mid-backlog (%s)', (_name, startDb) => {
+  let db: Tsdb;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    db = await startDb();
+  });
+  afterEach(() => {
+    child?.kill('SIGKILL');
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('loses nothing and sends no conflicting duplicate', async () => {
+    const dir = tempDir('rw-kill');
+    const port = await freePort();
+    // One sample a request: the backlog drains over many requests, so the kill lands mid-way.
+    const text = config(dir, db.writeUrl, `127.0.0.1:${port}`, 'max_samples_per_send: 1\n      batch_send_deadline: 0s');
+    writeFileSync(join(dir, 'c.yaml'), text);
+    await db.stop();
+    child = spawnAgent(join(dir, 'c.yaml'));
+    await waitFor('a backlog', async () => ((await scrape(port, 'slaprobe_remote_write_samples_pending'))! > 60 ? true : undefined), 30_000, 100);
+    await db.start();
+    const backlog = (await scrape(port, 'slaprobe_remote_write_samples_pending'))!;
+    await waitFor('part of the backlog sent', async () => ((await scrape(port, 'slaprobe_remote_write_samples_sent_total'))! > 5 ? true : undefined), 30_000, 20);
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+    const pendingAtKill = (await (async () => {
+      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+      try {
+        return Number((d.prepare('SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors)').get() as { n: number }).n);
+      } finally {
+        d.close();
+      }
+    })());
+    expect(pendingAtKill).toBeGreaterThan(0);
+    expect(pendingAtKill).toBeLessThan(backlog + 100);
+
+    child = spawnAgent(join(dir, 'c.yaml'));
+    await waitFor('the backlog drained', async () => ((await scrape(port, 'slaprobe_remote_write_samples_pending'))! < 5 ? true : undefined), 60_000, 100);
+    await sleep(300);
+    child.kill('SIGTERM');
+    await new Promise((r) => child!.once('exit', r));
+    child = undefined;
+    await flushOutbox(`${dir}/data`, text);
+    expectSameRuns(await db.raw('slaprobe_run_success'), segments(`${dir}/data`), 1);
+  });
+});
+
+describe('TLS and basic auth', () => {
+  it('reaches an HTTPS store with a CA file and a password file; a wrong password is refused, counted, never retried; no secret is logged', async () => {
+    const pki = makePki();
+    const password = 'vm-secret-0123456789';
+    const db = await startVictoria({ tls: { certFile: join(pki.dir, 'server.pem'), keyFile: join(pki.dir, 'server.key'), ca: pki.ca }, auth: { username: 'slaprobe', password } });
+    const dir = tempDir('rw-tls');
+    writeFileSync(join(dir, 'pw'), `${password}\n`);
+    writeFileSync(join(dir, 'wrong'), 'not-the-password\n');
+    const text = `
+agent: {region: eu-test, name: agent-a, listen: "127.0.0.1:0", data_dir: ${dir}/data}
+targets:
+  - {name: web, kind: http, url: "${web.url}/ok", interval: 200ms, timeout: 150ms}
+remote_write:
+  - name: good
+    url: ${db.writeUrl.replace('http:', 'https:')}
+    basic_auth: {username: slaprobe, password_file: pw}
+    tls_config: {ca_file: ${pki.caFile}}
+    queue_config: {batch_send_deadline: 100ms}
+  - name: wrong
+    url: ${db.writeUrl.replace('http:', 'https:')}
+    basic_auth: {username: slaprobe, password_file: wrong}
+    tls_config: {ca_file: ${pki.caFile}}
+    queue_config: {batch_send_deadline: 100ms}
+`;
+    writeFileSync(join(dir, 'c.yaml'), text);
+    const lines: string[] = [];
+    const a = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('debug', new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } })) });
+    const val = async (n: string, remote: string) => (await a.metrics.registry.getSingleMetric(n)?.get())?.values.find((v) => v.labels['remote'] === remote)?.value ?? 0;
+    try {
+      await waitFor('samples sent and refused', async () => ((await val('slaprobe_remote_write_samples_sent_total', 'good')) >= 4 && (await val('slaprobe_remote_write_samples_failed_total', 'wrong')) >= 4 ? true : undefined), 20_000, 100);
+      expect(await val('slaprobe_remote_write_retries_total', 'wrong')).toBe(0);
+      expect(await val('slaprobe_remote_write_samples_failed_total', 'good')).toBe(0);
+      const refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['remote'] === 'wrong' && l['status'] === 401);
+      expect(refused, 'the 401 is logged').toBeDefined();
+      expect((await db.raw('slaprobe_run_success'))[0]!.samples.length).toBeGreaterThanOrEqual(2);
+      // The remote-write families pass promtool's lint, pending and age included.
+      const text = await (await fetch(`http://127.0.0.1:${a.address().port}/metrics`)).text();
+      for (const n of ['slaprobe_remote_write_samples_pending', 'slaprobe_remote_write_samples_sent_total', 'slaprobe_remote_write_samples_failed_total', 'slaprobe_remote_write_last_success_timestamp_seconds']) expect(text).toContain(`\n${n}{remote="good"`);
+      expect(execFileSync(tool('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim()).toBe('');
+    } finally {
+      await a.stop();
+      await db.stop();
+    }
+    expect(lines.join('')).not.toContain(password);
+    expect(lines.join('')).not.toContain('not-the-password');
+  });
+});
+
+describe('a store that refuses samples', () => {
+  it('a 400 is logged with the answer, counted, not retried, and takes no good sample with it', async () => {
+    const db = await startPrometheusReceiver();
+    const dir = tempDir('rw-400');
+    const store = openStore(`${dir}/data`);
+    const metrics = createMetrics({ region: 'r', version: 'test', defaultMetrics: false });
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('info', new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } }));
+    const outbox = openOutbox({ dataDir: `${dir}/data`, metrics, log });
+    try {
+      const cfg = parseConfig(`remote_write: [{name: central, url: "${db.writeUrl}", queue_config: {batch_send_deadline: 0s}}]`, 't.yaml');
+      await outbox.setRemotes(cfg.remote_write);
+      const now = Date.now();
+      const s = (target: string, ts: number) => ({ labels: [['__name__', 'slaprobe_run_success'], ['agent', 'a'], ['region', 'r'], ['target', target]] as const, ts, value: 1 });
+      // Five hours old: outside Prometheus's head block, refused as "out of bounds" (400).
+      outbox.append([s('good', now - 3000), s('old', now - 5 * 3_600_000), s('good', now - 2000), s('good', now - 1000)]);
+      await outbox.drained();
+      const val = async (n: string) => (await metrics.registry.getSingleMetric(n)?.get())?.values.find((v) => v.labels['remote'] === 'central')?.value;
+      expect(await val('slaprobe_remote_write_samples_failed_total')).toBe(1);
+      expect(await val('slaprobe_remote_write_samples_sent_total')).toBe(3);
+      const got = await db.raw('slaprobe_run_success');
+      expect(got.map((x) => x.labels['target'])).toEqual(['good']);
+      expect(got[0]!.samples.map((x) => x.ts)).toEqual([now - 3000, now - 2000, now - 1000]);
+      const line = lines.find((l) => String(l['msg']).includes('refused'));
+      expect(line).toMatchObject({ level: 'error', remote: 'central', status: 400, samples: 1 });
+      expect(String(line!['answer'])).toMatch(/out of bounds/);
+      // Not retried: nothing left, and the count stays.
+      await sleep(300);
+      expect(await val('slaprobe_remote_write_samples_failed_total')).toBe(1);
+      expect(await val('slaprobe_remote_write_samples_pending')).toBe(0);
+    } finally {
+      await outbox.close();
+      store.close();
+      await db.stop();
+    }
+  });
+});
