@@ -5,6 +5,8 @@
 import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
+import { PAGE_FORMATS, PageError, isPageFormat, writePages } from '../report/output.ts';
+import { PdfError } from '../report/pdf.ts';
 import { SamplesError, readSamples } from '../availability/samples.ts';
 import { onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
 import type { Period, SlaPolicy } from '../availability/types.ts';
@@ -15,7 +17,7 @@ import type { Config } from '../config/types.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
 
 export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
-                       [--format table|json|csv|markdown] [--config FILE] [--data-dir DIR]
+                       [--format table|json|csv|markdown|html|pdf] [--out DIR] [--config FILE] [--data-dir DIR]
                        [--samples FILE] [--interval DURATION] [--max-bad-lines N] [--now TIME]
                        [--region R]
 
@@ -30,7 +32,11 @@ Rules: docs/availability.md.
   --service S        only this service
   --sla P            only this policy (with --samples and no --config: the preset(s) to apply,
                      comma-separated, e.g. udesk,hedu; default a 99.9 % monthly policy)
-  --format F         table (default), json, csv (one summary row per period), markdown
+  --format F         table (default), json, csv (one summary row per period), markdown,
+                     html (a page a customer reads, one per period), pdf (that page printed
+                     by headless Chromium: $SLAPROBE_CHROMIUM, default /usr/bin/chromium)
+  --out DIR          html/pdf: one file per period in DIR (slaprobe-report-2026-11.html);
+                     without it the one page goes to stdout
   --config FILE      services and policies (default: the embedded config/default.yaml)
   --data-dir DIR     the agent's store (default: agent.data_dir of the config)
   --samples FILE     recompute from probe outcomes instead of the store: CSV with a header
@@ -58,7 +64,7 @@ function usage(msg: string): number {
 export async function reportCommand(argv: string[]): Promise<number> {
   const r = parse(argv, {
     period: { type: 'string' }, year: { type: 'string' }, service: { type: 'string' }, sla: { type: 'string' },
-    format: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },
+    format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },
     samples: { type: 'string' }, interval: { type: 'string' }, 'max-bad-lines': { type: 'string' }, now: { type: 'string' },
     region: { type: 'string' },
   }, REPORT_HELP);
@@ -78,7 +84,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     sel = { year: Number(v['year']) };
   }
   const format = (v['format'] ?? 'table') as Format;
-  if (!FORMATS.includes(format)) return usage(`--format ${JSON.stringify(v['format'])} is not one of ${FORMATS.join(', ')}`);
+  if (!FORMATS.includes(format) && !isPageFormat(format)) return usage(`--format ${JSON.stringify(v['format'])} is not one of ${[...FORMATS, ...PAGE_FORMATS].join(', ')}`);
+  if (v['out'] !== undefined && !isPageFormat(format)) return usage('--out is for --format html or pdf; other formats go to stdout');
   const now = v['now'] === undefined ? Date.now() : parseInstant(v['now']);
   if (now === undefined) return usage(`--now ${JSON.stringify(v['now'])} is not an RFC 3339 time with offset, e.g. 2026-12-01T00:00:00Z`);
   const interval = v['interval'] === undefined ? 60_000 : parseDuration(v['interval']);
@@ -152,10 +159,17 @@ export async function reportCommand(argv: string[]): Promise<number> {
       }
     }
     if (filterSla !== undefined && !matched) return usage(`no policy named "${filterSla}" on the selected services`);
-    process.stdout.write(render(reports, format));
+    if (isPageFormat(format)) {
+      const policyOf = (svc: string, sla: string) => services.find((x) => x.name === svc)?.sla.find((p) => p.name === sla) ?? (sla === FALLBACK.name ? FALLBACK : undefined);
+      for (const f of await writePages(reports, format, v['out'], policyOf)) process.stderr.write(`slaprobe report: wrote ${f}\n`);
+    } else process.stdout.write(render(reports, format));
     return reports.some((x) => x.met === false) ? 1 : 0;
   } catch (e) {
     if (e instanceof StoreError) {
+      process.stderr.write(`slaprobe report: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof PageError || e instanceof PdfError) {
       process.stderr.write(`slaprobe report: ${e.message}\n`);
       return 2;
     }

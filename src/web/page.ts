@@ -59,7 +59,8 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .legend li{display:flex;align-items:center;gap:.35rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{border-top:1px solid var(--line);margin-top:2rem;padding-top:1rem;font-size:.85rem;color:var(--muted)}
-@media print{body{font-size:11pt}.wrap{max-width:none;padding:0}section.svc,.period{break-inside:avoid-page}}
+@media print{body{font-size:10pt}.wrap{max-width:none;padding:0}section.svc{break-inside:avoid-page}h2,h3,caption{break-after:avoid}tr,.figures div{break-inside:avoid}}
+td time{white-space:nowrap}
 `;
 
 export interface PageOptions {
