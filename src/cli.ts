@@ -5,9 +5,8 @@ import { startAgent } from './agent.ts';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
 import type { Config } from './config/types.ts';
-import { findPing } from './probes/icmp.ts';
 import { VERSION } from './version.ts';
-import { probeCommand } from './cli/probe.ts';
+import { execTuned } from './engine/isolate.ts';
 
 const MAIN_HELP = `slaprobe ${VERSION}: synthetic uptime and network-quality probes for conferencing SLAs
 
@@ -49,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'check-config':
       return checkConfigCommand(rest);
     case 'probe':
-      return probeCommand(rest);
+      // Imported on use: the agent's main thread never runs a probe, so it does not load
+      // undici and ping (the engine worker does).
+      return (await import('./cli/probe.ts')).probeCommand(rest);
     case 'report':
       return (await import('./cli/report.ts')).reportCommand(rest);
     case 'exclude':
@@ -179,12 +180,12 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   }
   let code = 0;
   if (cfg.targets.some((t) => t.kind === 'icmp')) {
+    const { findPing, icmpProbe } = await import('./probes/icmp.ts');
     const ping = findPing();
     if (!ping) {
       out.push('  ping: NOT FOUND on PATH; icmp targets will fail with reason ping_unavailable. Install iputils-ping.');
       code = 2;
     } else {
-      const { icmpProbe } = await import('./probes/icmp.ts');
       const res = await icmpProbe({ name: 'check', kind: 'icmp', address: '127.0.0.1', host: '127.0.0.1', packets: 1, spacing: 200, size: 56, ip_protocol: 'ip4', interval: 10_000, timeout: 2_000, labels: {} }, AbortSignal.timeout(3_000));
       if (res.success) out.push(`  ping: ${ping} works (echo to 127.0.0.1 answered)`);
       else {
@@ -200,6 +201,8 @@ async function checkConfigCommand(args: string[]): Promise<number> {
 // Run when executed directly (bin/slaprobe.js or node src/cli.ts), not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/(?:^|[/\\])(?:cli\.(?:ts|js)|slaprobe(?:\.js)?)$/.test(invoked)) {
+  // The agent sizes its own heap (src/engine/isolate.ts): no flag for anyone to pass.
+  if (process.argv[2] === 'run') execTuned();
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e: unknown) => {

@@ -1,11 +1,12 @@
 // The main thread's handle on the probe engine worker (see worker.ts). If the worker dies,
 // which only a bug can cause, it is started again with the same targets.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Target } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta } from '../sinks/types.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
+import { ENGINE_YOUNG_MB, startWorker } from './isolate.ts';
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
@@ -57,7 +58,7 @@ export function startEngine(deps: EngineDeps): Engine {
   };
   let alive = false;
   const spawn = () => {
-    worker = new Worker(WORKER_URL);
+    worker = startWorker(WORKER_URL, ENGINE_YOUNG_MB);
     alive = true;
     worker.on('message', (batch: FromEngine[]) => { for (const m of batch) handle(m); });
     worker.on('error', (e) => deps.log.error({ err: e }, 'probe engine worker failed'));

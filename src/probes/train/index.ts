@@ -3,11 +3,12 @@
 // process alive), restarted if it dies.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { IpProtocol } from '../../config/types.ts';
 import { fail, type ProbeResult } from '../types.ts';
 import { reasonForCode } from './result.ts';
 import type { FromWorker, Job, ToWorker, TrainReport } from './protocol.ts';
+import { TRAIN_YOUNG_MB, startWorker } from '../../engine/isolate.ts';
 
 export type { TrainReport } from './protocol.ts';
 
@@ -20,7 +21,7 @@ const waiting = new Map<number, { resolve: (r: TrainReport) => void; reject: (e:
 
 function getWorker(): Worker {
   if (worker) return worker;
-  const w = new Worker(WORKER_URL);
+  const w = startWorker(WORKER_URL, TRAIN_YOUNG_MB);
   w.on('message', (m: FromWorker) => {
     const id = m.type === 'done' ? m.report.id : m.id;
     const p = waiting.get(id);
