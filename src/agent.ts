@@ -17,7 +17,8 @@ import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
 import { type Outbox, openOutbox } from './fleet/outbox.ts';
 import { type PushSink, createPushSink } from './sinks/push.ts';
-import { StoreError, openStore } from './store/index.ts';
+import { type Store, StoreError, openStore } from './store/index.ts';
+import { lockDataDir } from './store/lock.ts';
 import { statusOf } from './status/model.ts';
 import type { Sink } from './sinks/types.ts';
 import { VERSION } from './version.ts';
@@ -49,9 +50,19 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let config = load();
   const log = opts.logger ?? createLogger(config.agent.log_level);
   const metrics = createMetrics({ region: config.agent.region, version: VERSION });
-  let store;
+  let store: Store;
   try {
-    store = openStore(config.agent.data_dir);
+    // The lock first: a second agent must not touch a store another one is writing.
+    const lock = lockDataDir(config.agent.data_dir);
+    let opened: Store;
+    try {
+      opened = openStore(config.agent.data_dir);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    // Whoever closes the store (stop, or a failed start) gives the data dir back.
+    store = { ...opened, close: () => { opened.close(); lock.release(); } };
   } catch (e) {
     // A corrupt store, or one from a newer slaprobe, is never overwritten: nothing starts.
     if (e instanceof StoreError) throw new ConfigError([e.message]);
@@ -164,6 +175,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const notReady = (): string[] => [
     ...(firstRoundDone ? [] : ['first round of probes not finished']),
     ...(reflector && !reflector.up() ? ['udp reflector down, restarting (slaprobe_reflector_up, and the log)'] : []),
+    ...availability.storeFailing().map((op) => `store writes failing (${op}; slaprobe_store_errors_total, and the log): is the disk full or read-only?`),
   ];
   const ready = () => notReady().length === 0;
   const server = createAgentServer({

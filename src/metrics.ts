@@ -241,6 +241,14 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
     }),
 
+    // --- store --------------------------------------------------------------------------------
+    storeErrors: new Counter({
+      name: 'slaprobe_store_errors_total',
+      help: 'Store accesses that failed (disk full, read-only, I/O error), by op (outcome, degraded, heartbeat, run, read). While writes fail, /readyz answers 503 and the affected time reads as unknown.',
+      labelNames: ['op'] as const,
+      registers: r,
+    }),
+
     // --- availability (services) --------------------------------------------------------------
     serviceUp: new Gauge({
       name: 'slaprobe_service_up',

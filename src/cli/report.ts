@@ -127,9 +127,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
         }
         services = samples.targets().map((t) => ({ name: t, targets: [t], rule: { type: 'all' as const }, sla: policies.length ? policies : [FALLBACK] }));
       }
-      if (v['data-dir'] !== undefined) store = openStore(v['data-dir'], { mustExist: true });
+      if (v['data-dir'] !== undefined) store = openStore(v['data-dir'], { mustExist: true, readOnly: true });
     } else {
-      store = openStore(v['data-dir'] ?? config!.agent.data_dir, { mustExist: true });
+      store = openStore(v['data-dir'] ?? config!.agent.data_dir, { mustExist: true, readOnly: true });
       source = store;
       services = config!.services;
     }

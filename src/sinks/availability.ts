@@ -33,6 +33,8 @@ export interface AvailabilitySink extends Sink {
   reload(config: Config): void;
   /** Recomputes every figure now (also done on a timer and after each state change). */
   refresh(): void;
+  /** Store writes failing now (their last attempt failed), by op: /readyz fails while any is. */
+  storeFailing(): StoreOp[];
   /** Stops the timers, records a clean stop and closes the store. */
   close(): void;
 }
@@ -41,6 +43,9 @@ export interface AvailabilitySink extends Sink {
 const FALLBACK_POLICY: SlaPolicy = { name: 'default', target: 99.9, ...POLICY_DEFAULTS };
 
 const MINUTE_STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded'] as const;
+
+/** What a store access was for: the `op` label of slaprobe_store_errors_total. */
+export type StoreOp = 'outcome' | 'degraded' | 'heartbeat' | 'run' | 'read';
 
 export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink {
   const { store, metrics: m, log } = deps;
@@ -56,10 +61,14 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   let lastErrorLog = 0;
   let refreshTimer: NodeJS.Timeout | undefined;
 
-  const guard = (what: string, fn: () => void) => {
+  const failing = new Set<StoreOp>();
+  const guard = (what: string, fn: () => void, op: StoreOp = 'read') => {
     try {
       fn();
+      failing.delete(op);
     } catch (e) {
+      m.storeErrors.inc({ op });
+      failing.add(op);
       const t = now();
       if (t - lastErrorLog > 60_000) {
         lastErrorLog = t;
@@ -172,18 +181,18 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   };
 
   const started = now();
-  guard('start of the heartbeat record', () => store.startRun(started, process.pid));
+  guard('start of the heartbeat record', () => store.startRun(started, process.pid), 'run');
   refresh(true);
   const refreshEvery = setInterval(() => refresh(), deps.refreshEvery ?? 30_000);
   refreshEvery.unref();
-  const beat = setInterval(() => guard('heartbeat', () => store.beat(now())), deps.beatEvery ?? 10_000);
+  const beat = setInterval(() => guard('heartbeat', () => store.beat(now()), 'heartbeat'), deps.beatEvery ?? 10_000);
   beat.unref();
 
   return {
     onResult(target: Target, result: ProbeResult, meta: RunMeta) {
       guard(`recording a run of ${target.name}`, () => {
         store.recordOutcome(target.name, config.agent.region, { t: meta.startedAt, success: result.success, seen: meta.finishedAt }, target.interval);
-      });
+      }, 'outcome');
       last.set(target.name, { state: result.success ? 'up' : 'down', t: meta.startedAt });
       for (const s of byTarget.get(target.name) ?? []) updateService(s, meta.finishedAt, meta.startedAt);
     },
@@ -191,7 +200,7 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       if (isDegraded === degraded.has(target)) return;
       if (isDegraded) degraded.add(target);
       else degraded.delete(target);
-      guard(`recording a quality change of ${target}`, () => store.setDegraded(target, isDegraded, at));
+      guard(`recording a quality change of ${target}`, () => store.setDegraded(target, isDegraded, at), 'degraded');
       for (const s of byTarget.get(target) ?? []) updateService(s, now(), at);
     },
     reload(next) {
@@ -217,11 +226,12 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       refresh();
     },
     refresh: () => refresh(),
+    storeFailing: () => [...failing].filter((op) => op !== 'read'),
     close() {
       clearInterval(refreshEvery);
       clearInterval(beat);
       if (refreshTimer) clearTimeout(refreshTimer);
-      guard('clean stop record', () => store.stopRun(now()));
+      guard('clean stop record', () => store.stopRun(now()), 'run');
       store.close();
     },
   };

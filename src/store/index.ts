@@ -9,9 +9,12 @@
 // agent meets in operation, the killed process.
 //
 // A store that is not SQLite, fails its integrity check, belongs to another application or
-// comes from a newer slaprobe is refused with a StoreError and left untouched.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// comes from a newer slaprobe is refused with a StoreError and left untouched. One this user
+// cannot write is reported as not writable, never as corrupt: "move it aside" would make an
+// operator throw good history away over a permission. Readers (reports) open it read-only.
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { applyOutcome, type OpenSegment, type Outcome } from '../availability/timeline.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
@@ -23,7 +26,8 @@ export const STORE_FILE = 'slaprobe.db';
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export type StoreErrorCode =
-  | 'SLAPROBE_STORE_MISSING' | 'SLAPROBE_STORE_CORRUPT' | 'SLAPROBE_STORE_NEWER' | 'SLAPROBE_STORE_FOREIGN' | 'SLAPROBE_STORE_IO';
+  | 'SLAPROBE_STORE_MISSING' | 'SLAPROBE_STORE_CORRUPT' | 'SLAPROBE_STORE_NEWER' | 'SLAPROBE_STORE_FOREIGN' | 'SLAPROBE_STORE_IO'
+  | 'SLAPROBE_STORE_READONLY' | 'SLAPROBE_STORE_OLDER' | 'SLAPROBE_STORE_LOCKED';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -70,6 +74,23 @@ export interface Store {
 export interface OpenStoreOptions {
   /** Refuse to create a store that does not exist (reports and exclude read an agent's store). */
   mustExist?: boolean;
+  /** Open for reading only (reports): works on a store this user cannot write. */
+  readOnly?: boolean;
+}
+
+/** SQLite's "attempt to write a readonly database" and "unable to open database file" (the -wal or -shm cannot be created). */
+function isNotWritable(e: unknown): boolean {
+  const c = (e as { errcode?: number }).errcode;
+  return c !== undefined && ((c & 0xff) === 8 || (c & 0xff) === 14);
+}
+
+const WRITE_ERRNO = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** The StoreError for a store or data dir this process cannot write. */
+export function notWritable(file: string, why: string): StoreError {
+  const dir = dirname(file);
+  const uid = process.getuid?.();
+  return new StoreError('SLAPROBE_STORE_READONLY', file, `is not writable${uid === undefined ? '' : ` by this user (uid ${uid})`}: ${why}. The store was not modified and is not corrupt. Give the user that runs slaprobe write access to ${dir} and the files in it (e.g. chown -R that user ${dir}), or point --data-dir at a writable folder; slaprobe report needs read access only`);
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -108,7 +129,7 @@ export function transaction(db: DatabaseSync, fn: () => void): void {
 export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   const file = storePath(dataDir);
   const exists = existsSync(file);
-  if (!exists && opts.mustExist) {
+  if (!exists && (opts.mustExist || opts.readOnly)) {
     throw new StoreError('SLAPROBE_STORE_MISSING', file, `no store here; run the agent with this data dir first (agent.data_dir or --data-dir), or report from a file with --samples`);
   }
   if (!exists) {
@@ -120,14 +141,27 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   } else {
     checkHeader(file);
   }
+  if (!opts.readOnly) {
+    // The WAL needs the folder as well as the file: SQLite creates -wal and -shm beside it.
+    for (const p of exists ? [dataDir, file] : [dataDir]) {
+      try {
+        accessSync(p, constants.W_OK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        if (WRITE_ERRNO.has(code)) throw notWritable(file, `${p}: ${code}`);
+      }
+    }
+  }
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(file);
+    db = opts.readOnly ? openReadOnly(file) : new DatabaseSync(file);
   } catch (e) {
+    if (e instanceof StoreError) throw e;
+    if (isNotWritable(e)) throw notWritable(file, (e as Error).message);
     throw new StoreError('SLAPROBE_STORE_IO', file, `cannot open (${(e as Error).message}); check the path and its permissions`);
   }
   try {
-    prepare(db, file, exists);
+    prepare(db, file, exists, opts.readOnly === true);
   } catch (e) {
     db.close();
     throw e;
@@ -135,7 +169,26 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   return createStore(db, file);
 }
 
-function prepare(db: DatabaseSync, file: string, existed: boolean): void {
+/**
+ * Read-only, for reports. A WAL store needs its -shm; when the agent stopped cleanly there is
+ * none, and in a folder this user cannot write SQLite cannot make one. With no -wal either,
+ * nothing is pending, so the file alone is the whole store: open it as immutable.
+ */
+function openReadOnly(file: string): DatabaseSync {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    db.prepare('PRAGMA user_version').get();
+    return db;
+  } catch (e) {
+    db.close();
+    if (!isNotWritable(e) || existsSync(`${file}-wal`)) throw e;
+    const url = pathToFileURL(file);
+    url.search = 'immutable=1';
+    return new DatabaseSync(url, { readOnly: true });
+  }
+}
+
+function prepare(db: DatabaseSync, file: string, existed: boolean, readOnly = false): void {
   const one = (sql: string) => Object.values(db.prepare(sql).get() ?? {})[0];
   try {
     db.exec('PRAGMA busy_timeout = 5000');
@@ -145,6 +198,7 @@ function prepare(db: DatabaseSync, file: string, existed: boolean): void {
     }
   } catch (e) {
     if (e instanceof StoreError) throw e;
+    if (isNotWritable(e)) throw notWritable(file, (e as Error).message);
     throw new StoreError('SLAPROBE_STORE_CORRUPT', file, `cannot be read as a database (${(e as Error).message}). It was not modified: move it aside (keep it for inspection) and start again`);
   }
   const appId = Number(one('PRAGMA application_id'));
@@ -156,8 +210,19 @@ function prepare(db: DatabaseSync, file: string, existed: boolean): void {
   if (version > SCHEMA_VERSION) {
     throw new StoreError('SLAPROBE_STORE_NEWER', file, `has schema version ${version}, but this slaprobe knows versions up to ${SCHEMA_VERSION}: it was written by a newer slaprobe. It was not modified; run that newer version (or a newer release), or use another --data-dir`);
   }
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
+  if (readOnly) {
+    if (version < SCHEMA_VERSION) {
+      throw new StoreError('SLAPROBE_STORE_OLDER', file, `has schema version ${version}; this slaprobe reads version ${SCHEMA_VERSION}. It was not modified; run "slaprobe run" once with this data dir (it migrates the store), then report again`);
+    }
+    return;
+  }
+  try {
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+  } catch (e) {
+    if (isNotWritable(e)) throw notWritable(file, (e as Error).message);
+    throw e;
+  }
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -167,6 +232,7 @@ function prepare(db: DatabaseSync, file: string, existed: boolean): void {
       db.exec('COMMIT');
     } catch (e) {
       db.exec('ROLLBACK');
+      if (isNotWritable(e)) throw notWritable(file, (e as Error).message);
       throw new StoreError('SLAPROBE_STORE_IO', file, `migration to schema version ${v + 1} failed (${(e as Error).message}); the store was left at version ${v}`);
     }
   }

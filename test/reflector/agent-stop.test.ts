@@ -1,44 +1,19 @@
 // A real `slaprobe run` process (issue 11, section 1): the packet that used to end the
 // reflector's thread, then SIGTERM. The agent must answer /readyz about its reflector and
 // stop by itself, whatever state its workers are in; a hang is what this test catches.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/reflector/wire.ts';
+import { agentUrl, killAgents, spawnAgent } from '../support/agent-process.ts';
 import { sendRawUdp } from '../support/raw-udp.ts';
 import { closedPort, freeUdpPort } from '../support/servers.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/slaprobe.js');
 const KEY = '0123456789abcdef0123';
-const children: ChildProcess[] = [];
-afterEach(() => { for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL'); });
-
-function waitLine(c: ChildProcess, match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += String(d);
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const l = JSON.parse(line) as Record<string, unknown>;
-          if (match(l)) { c.stderr!.off('data', onData); return resolve(l); }
-        } catch { /* not a log line */ }
-      }
-    };
-    c.stderr!.on('data', onData);
-    c.once('exit', (code) => reject(new Error(`agent exited (${code}) before the expected log line`)));
-  });
-}
-
-const exited = (c: ChildProcess, ms: number) => new Promise<number | null | 'hung'>((resolve) => {
-  const t = setTimeout(() => resolve('hung'), ms);
-  c.once('exit', (code) => { clearTimeout(t); resolve(code); });
-});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+afterEach(killAgents);
 
 describe('slaprobe run with a reflector', () => {
   it('survives a request from source port 0, stays ready, and stops on SIGTERM', async () => {
@@ -51,16 +26,14 @@ targets:
   - {name: refused, kind: tcp, address: "127.0.0.1:${refused}", interval: 1s, timeout: 500ms}
 reflector: {listen: "127.0.0.1:${reflPort}", keys: {k1: "${KEY}"}}
 `);
-    const c = spawn(process.execPath, [BIN, 'run', '--config', join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(c);
-    const started = waitLine(c, (l) => l['msg'] === 'slaprobe agent started');
-    const http = `http://${String((await started)['listen'])}`;
+    const agent = spawnAgent(['run', '--config', join(dir, 'config.yaml')]);
+    const http = await agentUrl(agent);
     const req = encodeRequest(KEY, { keyId: 'k1', session: randomBytes(8), seq: 0, wallSeconds: Math.floor(Date.now() / 1000), sendNs: 1n }, 172);
     sendRawUdp(reflPort, 0, req);
     // The counts reach /metrics within a second or two; by then a dead worker would show.
     let text = '';
     for (let i = 0; i < 100 && !/slaprobe_reflector_packets_total\{result="unanswerable"/.test(text); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       text = await (await fetch(`${http}/metrics`)).text();
     }
     expect(text).toMatch(/slaprobe_reflector_packets_total\{result="unanswerable",region="[^"]*"\} 1/);
@@ -68,11 +41,11 @@ reflector: {listen: "127.0.0.1:${reflPort}", keys: {k1: "${KEY}"}}
     let ready = 503;
     for (let i = 0; i < 100 && ready !== 200; i++) {
       ready = (await fetch(`${http}/readyz`)).status;
-      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+      if (ready !== 200) await sleep(100);
     }
     expect(ready).toBe(200);
-    c.kill('SIGTERM');
+    agent.child.kill('SIGTERM');
     // A liveness bound, not a timing check: a clean stop takes well under a second.
-    expect(await exited(c, 20_000)).toBe(0);
+    expect(await agent.exited(20_000)).toBe(0);
   }, 40_000);
 });
