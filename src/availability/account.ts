@@ -1,6 +1,7 @@
 // The accounting of one service under one policy over one period: downtime windows and the
 // minimum-outage rule, incidents and their recovery deadlines, minutes by state, availability,
 // error budget and credit. Pure: everything comes in as arguments, `now` included.
+import { localTime, periodEnding } from './calendar.ts';
 import { firstEndingAfter, mergeIntervals, overlap } from './exclusions.ts';
 import type { CreditRule, Exclusion, Level, Period, Rounding, ServiceState, SlaPolicy, Span } from './types.ts';
 
@@ -71,7 +72,8 @@ export function measure(spans: readonly Span<ServiceState>[], excluded: readonly
 export function roundMinutes(ms: number, r: Rounding): number {
   const x = ms / MINUTE;
   // 1e-9 absorbs float noise so that exactly 5 minutes stays 5, not 6.
-  if (r === 'up') return Math.ceil(x - 1e-9);
+  // `|| 0`: Math.ceil(-1e-9) is -0, which prints as 0 but is not Object.is-equal to it.
+  if (r === 'up') return Math.ceil(x - 1e-9) || 0;
   if (r === 'down') return Math.floor(x + 1e-9);
   if (r === 'nearest') return Math.round(x);
   return x;
@@ -98,13 +100,19 @@ export interface WindowReport {
   down_ms: number;
   unknown_ms: number;
   excluded_ms: number;
-  /** What the minimum-outage rule compares: down time outside exclusions (+ unknown if unknown counts as down). */
+  /** What the minimum-outage rule compares: down time outside exclusions, plus unknown time when it counts as down. */
   unavailable_ms: number;
   status: WindowStatus;
   why: string;
   exclusions: { source: string; reason: string }[];
-  /** Counted minutes that fall in this period (rounded per policy); 0 unless counted. */
+  /**
+   * The minutes of this window that enter this period's availability and budget: its
+   * unavailable time inside the period, exact (rounding_scope: period, the period's sum is
+   * rounded once) or rounded (rounding_scope: window); 0 unless counted.
+   */
   counted_minutes: number;
+  /** The same, in exact milliseconds before any rounding. */
+  counted_ms: number;
 }
 
 export interface IncidentReport {
@@ -121,6 +129,13 @@ export interface IncidentReport {
   deadline_met: boolean | null;
 }
 
+export interface CreditReport {
+  unit: 'minutes' | 'percent';
+  amount: number;
+  /** Why this amount (or zero): the condition of the policy's credit rule. */
+  why: string;
+}
+
 export interface PeriodReport {
   service: string;
   sla: string;
@@ -131,16 +146,31 @@ export interface PeriodReport {
   /** The period has not ended at `now`; figures are so far. */
   in_progress: boolean;
   unknown_rule: SlaPolicy['unknown'];
-  /** Minutes of the elapsed part of the period by state (excluded time in `excluded` only). */
-  minutes: { total: number; up: number; degraded: number; partial: number; down: number; down_counted: number; unknown: number; excluded: number };
+  /** The rules that shaped these figures, as the policy sets them. */
+  rules: Pick<SlaPolicy, 'excluded_time' | 'rounding' | 'rounding_scope' | 'unknown_in_outage' | 'partial_period' | 'min_outage' | 'merge_within'>;
+  /**
+   * Minutes of the elapsed part of the period by state (excluded time in `excluded` only).
+   * `not_in_service`: the part before the first evidence of the service (partial_period);
+   * `unknown_counted`: unknown minutes counted as unavailable (inside counted windows, or all
+   * with unknown: down).
+   */
+  minutes: {
+    total: number; up: number; degraded: number; partial: number; down: number; down_counted: number; unknown: number; excluded: number;
+    not_in_service: number; unknown_counted: number;
+  };
   /** Percent; null when there is no data (never 100 % by default). */
   availability: number | null;
   no_data: boolean;
   met: boolean | null;
   budget: { allowed: number; used: number; remaining: number; remaining_ratio: number | null; burn_rate: number | null };
-  credit: { unit: 'minutes' | 'percent'; amount: number } | null;
+  /** The credit this period settles; null with no data, no credit rule, or when another period settles it. */
+  credit: CreditReport | null;
+  /** The period whose figure settles a credit, and whether it is this one. */
+  settlement: { label: string; start: number; end: number; here: boolean };
   windows: WindowReport[];
   incidents: IncidentReport[];
+  /** Why the figures are as they are where that is not evident (no data, data outside the period ...). */
+  notes: string[];
 }
 
 export interface EvaluateArgs {
@@ -158,16 +188,24 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
   const merged = mergeIntervals(excl);
   const ps = period.start;
   const pe = Math.min(period.end, Math.max(now, ps));
-  const all = measure(spans, merged, ps, pe);
+  // A period that began before the service was first seen (a partial first month) is
+  // accounted from its first evidence: the time before is not in service, neither up nor down.
+  const firstKnown = spans.find((x) => x.state !== 'unknown')?.start;
+  const as = policy.partial_period === 'from_first_sample' && firstKnown !== undefined && firstKnown > ps ? Math.min(firstKnown, pe) : ps;
+  const all = measure(spans, merged, as, pe);
   const round = (ms: number) => roundMinutes(ms, policy.rounding);
   const unknownIsDown = policy.unknown === 'down';
+  const unknownInOutageDown = unknownIsDown || policy.unknown_in_outage === 'down';
+  const perWindow = policy.rounding_scope === 'window';
 
   const windows: WindowReport[] = [];
+  let unknownInWindows = 0;
+  let unknownCountedInWindows = 0;
   for (const w of stretches(spans, (s) => s === 'down', policy.merge_within)) {
-    if (w.end <= ps || w.start >= pe) continue;
+    if (w.end <= as || w.start >= pe) continue;
     const m = measure(spans, merged, w.start, w.end);
     const downMs = w.end - w.start - m.unknown - m.excluded;
-    const unavailable = downMs + (unknownIsDown ? m.unknown : 0);
+    const unavailable = downMs + (unknownInOutageDown ? m.unknown : 0);
     const overlapping = excl.filter((x) => x.end > w.start && x.start < w.end);
     const sources = overlapping.map((x) => ({ source: x.source, reason: x.reason }));
     let status: WindowStatus;
@@ -177,28 +215,35 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
       why = `entirely excluded: ${sources.map((x) => `${x.source} (${x.reason})`).join('; ')}`;
     } else if (unavailable >= policy.min_outage) {
       status = 'counted';
-      why = `${formatDuration(unavailable)} unavailable >= minimum ${formatDuration(policy.min_outage)}`;
+      why = policy.min_outage > 0 ? `${formatDuration(unavailable)} unavailable >= minimum ${formatDuration(policy.min_outage)}` : `${formatDuration(unavailable)} unavailable (no minimum outage)`;
     } else {
       status = 'not_counted';
       why = `${formatDuration(unavailable)} unavailable < minimum ${formatDuration(policy.min_outage)}: recorded, not counted`;
     }
     if (status !== 'excluded' && m.excluded > 0) why += `; ${formatDuration(m.excluded)} excluded: ${sources.map((x) => `${x.source} (${x.reason})`).join('; ')}`;
-    if (m.unknown > 0) why += `; ${formatDuration(m.unknown)} unknown (agent had no result)`;
+    if (m.unknown > 0) why += `; ${formatDuration(m.unknown)} unknown (agent had no result), ${unknownInOutageDown ? 'counted as down' : 'not counted as down'}`;
     if (w.open) why += `; still open`;
-    const part = measure(spans, merged, Math.max(w.start, ps), Math.min(w.end, pe));
-    const partDown = Math.max(0, Math.min(w.end, pe) - Math.max(w.start, ps) - part.unknown - part.excluded);
+    const a = Math.max(w.start, as);
+    const b = Math.min(w.end, pe);
+    const part = measure(spans, merged, a, b);
+    const partUnavailable = Math.max(0, b - a - part.unknown - part.excluded) + (unknownInOutageDown ? part.unknown : 0);
+    const countedMs = status === 'counted' ? partUnavailable : 0;
+    unknownInWindows += part.unknown;
+    if (status === 'counted' && unknownInOutageDown) unknownCountedInWindows += part.unknown;
+    if (w.start < ps || w.end > pe) why += `; ${formatDuration(b - a)} of it in this period`;
     windows.push({
       start: w.start, end: w.open ? null : w.end, first_seen: w.seen, duration_ms: w.end - w.start,
       down_ms: downMs, unknown_ms: m.unknown, excluded_ms: m.excluded, unavailable_ms: unavailable,
       status, why, exclusions: sources,
-      counted_minutes: status === 'counted' ? round(partDown) : 0,
+      counted_minutes: perWindow ? round(countedMs) : countedMs / MINUTE,
+      counted_ms: countedMs,
     });
   }
 
   const countedStarts = windows.filter((w) => w.status === 'counted').map((w) => w.start);
   const incidents: IncidentReport[] = [];
   for (const s of stretches(spans, (x) => x === 'down' || x === 'degraded' || x === 'partial', policy.merge_within)) {
-    if (s.end <= ps || s.start >= pe) continue;
+    if (s.end <= as || s.start >= pe) continue;
     const m = measure(spans, merged, s.start, s.end);
     // The level is the worst state reached, even where that part is excluded.
     const reached = new Set<ServiceState>();
@@ -215,65 +260,110 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
     });
   }
 
-  const downCounted = windows.reduce((a, w) => a + w.counted_minutes, 0);
+  // Unknown time outside every window counts as unavailable only with unknown: down (and
+  // then with no minimum); inside a window it went with the window above.
+  const unknownOutside = Math.max(0, all.unknown - unknownInWindows);
+  const unknownCounted = unknownCountedInWindows + (unknownIsDown ? unknownOutside : 0);
+  const countedMs = windows.reduce((x, w) => x + w.counted_ms, 0);
+  const unavailable = perWindow
+    ? windows.reduce((x, w) => x + w.counted_minutes, 0) + (unknownIsDown ? round(unknownOutside) : 0)
+    : round(countedMs + (unknownIsDown ? unknownOutside : 0));
   const min = (ms: number) => ms / MINUTE;
   const total = min(pe - ps);
+  const notInService = min(as - ps);
   const periodMinutes = min(period.end - period.start);
   const excluded = min(all.excluded);
   const unknown = min(all.unknown);
   const known = all.up + all.degraded + all.partial + all.down;
-  const unavailable = downCounted + (unknownIsDown ? round(all.unknown) : 0);
-  const outOfDenominator = excluded + (policy.unknown === 'excluded' ? unknown : 0);
+  // HEDU/UMEET-7.1: excluded time is not unavailable and stays in the total time;
+  // UDESK-1.2 and EASYMEETING take it out of the period.
+  const excludedOut = policy.excluded_time === 'removed' ? excluded : 0;
+  const unknownOut = policy.unknown === 'excluded' ? min(all.unknown - unknownCountedInWindows) : 0;
+  const outOfDenominator = notInService + excludedOut + unknownOut;
   const denom = total - outOfDenominator;
   const noData = known <= 0 || denom <= 0;
   const availability = noData ? null : ((denom - unavailable) / denom) * 100;
+  const met = availability === null ? null : availability >= policy.target - 1e-9;
   const budgetShare = 1 - policy.target / 100;
   const allowed = budgetShare * (periodMinutes - outOfDenominator);
   const remaining = allowed - unavailable;
+  const settlement = settlementOf(policy, period);
+  const notes: string[] = [];
+  if (notInService > 0 && !noData) notes.push(`the service was first seen at ${new Date(as).toISOString()}: the ${formatDuration(as - ps)} before are not in service (partial_period: from_first_sample)`);
+  let cr: CreditReport | null = null;
+  if (!noData && settlement.here) cr = credit(policy.credit, { availability: availability!, unavailable, periodMinutes, met: met! });
+  if (!noData && !settlement.here && policy.credit.type !== 'none') {
+    notes.push(`no credit in this report: the credit is judged on ${settlement.label}, in the report of that period`);
+  }
   return {
     service, sla: policy.name, description: policy.description, target: policy.target,
     period: { ...period, time_zone: policy.time_zone, minutes: periodMinutes },
     now, in_progress: now < period.end, unknown_rule: policy.unknown,
+    rules: {
+      excluded_time: policy.excluded_time, rounding: policy.rounding, rounding_scope: policy.rounding_scope,
+      unknown_in_outage: policy.unknown_in_outage, partial_period: policy.partial_period,
+      min_outage: policy.min_outage, merge_within: policy.merge_within,
+    },
     minutes: {
       total, up: min(all.up), degraded: min(all.degraded), partial: min(all.partial), down: min(all.down),
-      down_counted: downCounted, unknown, excluded,
+      down_counted: unavailable, unknown, excluded, not_in_service: notInService, unknown_counted: min(unknownCounted),
     },
-    availability, no_data: noData,
-    met: availability === null ? null : availability >= policy.target - 1e-9,
+    availability, no_data: noData, met,
     budget: {
       allowed, used: unavailable, remaining,
       remaining_ratio: allowed > 0 ? remaining / allowed : null,
       burn_rate: noData || budgetShare <= 0 ? null : unavailable / denom / budgetShare,
     },
-    credit: noData ? null : credit(policy.credit, { availability: availability!, unavailable, periodMinutes }),
-    windows, incidents,
+    credit: cr, settlement,
+    windows, incidents, notes,
   };
 }
 
 /**
- * The credit of one period. Minutes credits are whole when the policy rounds minutes;
- * percent credits are exact here and rounded to 2 decimals only when printed.
+ * The period that settles a credit of `policy` reported for `period`: the period itself, or
+ * the contract year that ends in or after the period's last month.
  */
-export function credit(rule: CreditRule, r: { availability: number; unavailable: number; periodMinutes: number }): { unit: 'minutes' | 'percent'; amount: number } | null {
+export function settlementOf(policy: SlaPolicy, period: Period): PeriodReport['settlement'] {
+  const st = policy.settlement;
+  if (st.type === 'period') return { label: period.label, start: period.start, end: period.end, here: true };
+  const last = localTime(period.end - 1, policy.time_zone);
+  // The contract year holding the period's last month ends with month start_month - 1.
+  const endMonth = st.start_month === 1 ? 12 : st.start_month - 1;
+  const endYear = last.month <= endMonth ? last.year : last.year + 1;
+  const y = periodEnding('rolling_12_months', endYear, endMonth, policy.time_zone);
+  return { label: y.label, start: y.start, end: y.end, here: y.start === period.start && y.end === period.end };
+}
+
+/**
+ * The credit of one period. Minutes credits are whole when the policy rounds minutes;
+ * percent credits are exact here and rounded only when printed. `when: missed` pays nothing
+ * in a period that met its target (UDESK-13.2(1)); `always` pays every counted minute
+ * (HEDU-7.2 / UMEET-7.2, per incident).
+ */
+export function credit(rule: CreditRule, r: { availability: number; unavailable: number; periodMinutes: number; met?: boolean }): CreditReport | null {
+  if (rule.type === 'none') return null;
+  const unit = rule.type === 'equal_time' || rule.type === 'multiplier' ? 'minutes' : 'percent';
+  if (rule.when === 'missed' && r.met === true) return { unit, amount: 0, why: 'target met: this policy credits only a missed target (credit.when: missed)' };
   switch (rule.type) {
-    case 'none':
-      return null;
     case 'equal_time':
-      return { unit: 'minutes', amount: r.unavailable };
+      return { unit, amount: r.unavailable, why: `the ${r.unavailable} counted minutes (equal time)` };
     case 'multiplier': {
       const cap = rule.cap === 'period' ? r.periodMinutes : rule.cap ?? Infinity;
-      return { unit: 'minutes', amount: Math.min(rule.factor * r.unavailable, cap) };
+      const amount = Math.min(rule.factor * r.unavailable, cap);
+      return { unit, amount, why: `${rule.factor} x ${r.unavailable} counted minutes${amount < rule.factor * r.unavailable ? `, capped at ${cap}` : ''}${rule.when === 'always' ? ', owed for every incident, met or not' : ''}` };
     }
     case 'percent_per_point': {
       const lost = Math.max(0, rule.threshold - r.availability);
       // 1e-9: 99.0 - 98.0 is 0.9999999999999 in floating point, and that is one whole point.
       const points = rule.steps === 'whole' ? Math.floor(lost + 1e-9) : rule.steps === 'started' ? Math.ceil(lost - 1e-9) : lost;
-      return { unit: 'percent', amount: Math.min(points * rule.percent, rule.cap_percent ?? Infinity) };
+      const amount = Math.min(points * rule.percent, rule.cap_percent ?? Infinity);
+      return { unit, amount, why: lost > 0 ? `${rule.percent} % per point below ${rule.threshold} % (steps: ${rule.steps})` : `not below ${rule.threshold} %` };
     }
     case 'tiers': {
       let pct = 0;
-      for (const t of [...rule.tiers].sort((a, b) => b.below - a.below)) if (r.availability < t.below) pct = t.percent;
-      return { unit: 'percent', amount: pct };
+      let below: number | undefined;
+      for (const t of [...rule.tiers].sort((a, b) => b.below - a.below)) if (r.availability < t.below) [pct, below] = [t.percent, t.below];
+      return { unit, amount: pct, why: below === undefined ? 'above every tier' : `below ${below} %` };
     }
   }
 }

@@ -58,17 +58,35 @@ export interface Exclusion {
 export type UnknownRule = 'excluded' | 'down' | 'up';
 export type Rounding = 'up' | 'nearest' | 'down' | 'none';
 export type PeriodKind = 'month' | 'year' | 'rolling_12_months';
+/** How excluded time enters the formula: counted as available (HEDU/UMEET-7.1) or taken out of the period (UDESK-1.2, EASYMEETING). */
+export type ExcludedTime = 'available' | 'removed';
+/** Where minutes are rounded: once on the period's sum (default) or on each window's part. */
+export type RoundingScope = 'period' | 'window';
+/** Unknown time inside an outage (down before and after it): down, or as the `unknown` rule says. */
+export type UnknownInOutage = 'down' | 'unknown_rule';
+/** Time of a period before the first evidence of the service: not in service, or unknown. */
+export type PartialPeriod = 'from_first_sample' | 'whole_period';
+/** When a credit is owed: only when the period misses its target, or for every counted minute. */
+export type CreditWhen = 'missed' | 'always';
 
 export type CreditRule =
   | { type: 'none' }
   /** HEDU-7.2 / UMEET-7.2: factor x counted minutes as service time, capped. */
-  | { type: 'multiplier'; factor: number; cap: 'period' | number | null }
+  | { type: 'multiplier'; factor: number; cap: 'period' | number | null; when: CreditWhen }
   /** UDESK-13.2: the lost (counted) minutes, as service time. */
-  | { type: 'equal_time' }
+  | { type: 'equal_time'; when: CreditWhen }
   /** EASYMEETING: `percent` of the monthly fee for every percentage point below `threshold`. */
-  | { type: 'percent_per_point'; threshold: number; percent: number; steps: 'exact' | 'whole' | 'started'; cap_percent: number | null }
+  | { type: 'percent_per_point'; threshold: number; percent: number; steps: 'exact' | 'whole' | 'started'; cap_percent: number | null; when: CreditWhen }
   /** Cloud style: the credit of the lowest `below` the availability falls under. */
-  | { type: 'tiers'; tiers: { below: number; percent: number }[] };
+  | { type: 'tiers'; tiers: { below: number; percent: number }[]; when: CreditWhen };
+
+/**
+ * Which period settles a credit: each reported period its own (`period`), or only the
+ * contract year (12 months from `contract_year_start`, a month 1-12) for a policy whose
+ * figure is judged over 12 months (EASYMEETING-credit), so that rolling months never pay the
+ * same lost time twice.
+ */
+export type Settlement = { type: 'period' } | { type: 'contract_year'; start_month: number };
 
 /** An SLA policy, fully defaulted (src/config/sla.ts). */
 export interface SlaPolicy {
@@ -85,10 +103,17 @@ export interface SlaPolicy {
   unknown: UnknownRule;
   /** Down windows less than this apart are one window; the time between counts as down. */
   merge_within: number;
-  /** How each counted window's part in a period becomes whole minutes. */
+  /** How the period's unavailable time becomes whole minutes. */
   rounding: Rounding;
+  /** Round the period's sum once (default) or each window's part in the period. */
+  rounding_scope: RoundingScope;
   /** Whether maintenance and after-the-fact exclusions apply under this policy. */
   exclusions: boolean;
+  /** Excluded time: counted as available (denominator stays whole) or removed from the period. */
+  excluded_time: ExcludedTime;
+  unknown_in_outage: UnknownInOutage;
+  partial_period: PartialPeriod;
+  settlement: Settlement;
   /** Recovery deadline per fault level, ms. */
   recovery: Record<Level, number>;
   credit: CreditRule;

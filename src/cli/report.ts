@@ -1,7 +1,7 @@
 // slaprobe report: availability per service, policy and period, from the agent's store or
 // from a samples file. Exit codes: 0 every reported period met its target (or has no data);
 // 1 at least one missed (so far, for a period in progress); 2 bad usage, config, store or
-// samples file.
+// samples file; 3 an internal error (a crash must never read as a contract verdict).
 import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
@@ -51,8 +51,12 @@ Rules: docs/availability.md.
                      down while the service was up is listed as regional path faults)
   -h, --help
 
-Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store or samples.
+Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store or samples;
+3 internal error (a bug in slaprobe, not a verdict).
 `;
+
+/** Exit code of an internal error: never 1, which says an SLA was missed. */
+export const EXIT_INTERNAL = 3;
 
 const FALLBACK: SlaPolicy = DEFAULT_POLICY;
 
@@ -62,6 +66,15 @@ function usage(msg: string): number {
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
+  try {
+    return await report(argv);
+  } catch (e) {
+    process.stderr.write(`slaprobe report: internal error (a bug in slaprobe, not a verdict on any SLA; please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+async function report(argv: string[]): Promise<number> {
   const r = parse(argv, {
     period: { type: 'string' }, year: { type: 'string' }, service: { type: 'string' }, sla: { type: 'string' },
     format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },

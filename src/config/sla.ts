@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { isTimeZone, parseInstant } from '../availability/calendar.ts';
 import { type Maintenance, parseCron, weeklyToCron } from '../availability/exclusions.ts';
-import type { CreditRule, Level, SlaPolicy } from '../availability/types.ts';
+import type { CreditRule, CreditWhen, Level, Settlement, SlaPolicy } from '../availability/types.ts';
 import { Ctx, type Obj, type Path, bool, describe, duration, isObj, list, mapping, num, oneOf, pathString, str } from './check.ts';
 
 export const PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/sla');
@@ -16,18 +16,24 @@ export const PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_HINT = 'letters, digits, "_", ".", ":" and "-", at most 64 characters';
 const POLICY_KEYS = ['name', 'description', 'target', 'period', 'time_zone', 'min_outage', 'unknown', 'merge_within',
-  'rounding', 'exclusions', 'recovery', 'credit'] as const;
+  'rounding', 'rounding_scope', 'exclusions', 'excluded_time', 'unknown_in_outage', 'partial_period', 'settlement', 'recovery', 'credit'] as const;
 
 /** Defaults of every policy key (docs/availability.md lists them). */
 export const POLICY_DEFAULTS: Omit<SlaPolicy, 'name' | 'target'> = {
   description: '',
   period: 'month',
   time_zone: 'UTC',
-  min_outage: 5 * 60_000,
+  // Only UDESK-1.2 has a minimum outage; its preset sets 5m.
+  min_outage: 0,
   unknown: 'excluded',
   merge_within: 0,
   rounding: 'up',
+  rounding_scope: 'period',
   exclusions: true,
+  excluded_time: 'removed',
+  unknown_in_outage: 'down',
+  partial_period: 'from_first_sample',
+  settlement: { type: 'period' },
   // HEDU-5.8 / UMEET-5.8 recovery deadlines.
   recovery: { L1: 2 * 3_600_000, L2: 4 * 3_600_000, L3: 24 * 3_600_000 },
   credit: { type: 'none' },
@@ -35,7 +41,7 @@ export const POLICY_DEFAULTS: Omit<SlaPolicy, 'name' | 'target'> = {
 
 /** The policy of a service that names none: what `report` and the status page apply. */
 export const DEFAULT_POLICY: SlaPolicy = Object.freeze({
-  ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month, 5-minute rule (the defaults)',
+  ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month in UTC (the defaults)',
 });
 
 /** A policy mapping; `base` supplies what it does not set (the defaults, or a preset). */
@@ -53,7 +59,7 @@ export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed:
   for (const l of ['L1', 'L2', 'L3'] as Level[]) recovery[l] = duration(ctx, rec[l], [...p, 'recovery', l], { min: 60_000 }) ?? recovery[l];
   const cr = o['credit'] === undefined ? b.credit : creditRule(ctx, o['credit'], [...p, 'credit']);
   if (name === undefined || target === undefined) return undefined;
-  return {
+  const pol: SlaPolicy = {
     name, target,
     description: str(ctx, o['description'], [...p, 'description']) ?? b.description,
     period: oneOf(ctx, o['period'], [...p, 'period'], ['month', 'year', 'rolling_12_months'] as const, b.period) ?? b.period,
@@ -62,45 +68,72 @@ export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed:
     unknown: oneOf(ctx, o['unknown'], [...p, 'unknown'], ['excluded', 'down', 'up'] as const, b.unknown) ?? b.unknown,
     merge_within: duration(ctx, o['merge_within'], [...p, 'merge_within'], { min: 0, max: 86_400_000 }) ?? b.merge_within,
     rounding: oneOf(ctx, o['rounding'], [...p, 'rounding'], ['up', 'nearest', 'down', 'none'] as const, b.rounding) ?? b.rounding,
+    rounding_scope: oneOf(ctx, o['rounding_scope'], [...p, 'rounding_scope'], ['period', 'window'] as const, b.rounding_scope) ?? b.rounding_scope,
     exclusions: bool(ctx, o['exclusions'], [...p, 'exclusions'], b.exclusions),
+    excluded_time: oneOf(ctx, o['excluded_time'], [...p, 'excluded_time'], ['available', 'removed'] as const, b.excluded_time) ?? b.excluded_time,
+    unknown_in_outage: oneOf(ctx, o['unknown_in_outage'], [...p, 'unknown_in_outage'], ['down', 'unknown_rule'] as const, b.unknown_in_outage) ?? b.unknown_in_outage,
+    partial_period: oneOf(ctx, o['partial_period'], [...p, 'partial_period'], ['from_first_sample', 'whole_period'] as const, b.partial_period) ?? b.partial_period,
+    settlement: o['settlement'] === undefined ? b.settlement : settlement(ctx, o['settlement'], [...p, 'settlement']) ?? b.settlement,
     recovery,
     credit: cr ?? b.credit,
   };
+  if (pol.settlement.type === 'contract_year' && pol.period === 'month') {
+    ctx.add([...p, 'settlement'], 'contract_year settles a 12-month figure; it needs period: rolling_12_months or year (a monthly policy settles each month: settlement: period)');
+  }
+  return pol;
 }
+
+/** `settlement: period`, `settlement: contract_year` or `{type: contract_year, start_month: 1-12}`. */
+function settlement(ctx: Ctx, v: unknown, p: Path): Settlement | undefined {
+  const o = typeof v === 'string' ? { type: v } : mapping(ctx, v, p, ['type', 'start_month']);
+  if (!o) return undefined;
+  const type = oneOf(ctx, o['type'], [...p, 'type'], ['period', 'contract_year'] as const);
+  if (type === 'period') return { type };
+  if (type === undefined) return undefined;
+  const m = num(ctx, o['start_month'], [...p, 'start_month'], { min: 1, max: 12, dflt: 1 });
+  if (m !== undefined && !Number.isInteger(m)) return ctx.add([...p, 'start_month'], `expected the month the contract year starts in, 1-12, got ${m}`);
+  return m === undefined ? undefined : { type, start_month: m };
+}
+
+const CREDIT_WHEN = ['missed', 'always'] as const;
 
 function creditRule(ctx: Ctx, v: unknown, p: Path): CreditRule | undefined {
   if (!isObj(v)) return ctx.add(p, `expected a mapping with type: none | multiplier | equal_time | percent_per_point | tiers, got ${describe(v)}`);
   const type = oneOf(ctx, v['type'], [...p, 'type'], ['none', 'multiplier', 'equal_time', 'percent_per_point', 'tiers'] as const);
   if (v['type'] === undefined) return ctx.add([...p, 'type'], 'is required: none | multiplier | equal_time | percent_per_point | tiers');
+  // Credit only for a missed target unless the clause pays every counted minute (HEDU-7.2).
+  const when: CreditWhen = oneOf(ctx, v['when'], [...p, 'when'], CREDIT_WHEN, 'missed') ?? 'missed';
   switch (type) {
     case undefined:
       return undefined;
     case 'none':
-    case 'equal_time':
       mapping(ctx, v, p, ['type']);
       return { type };
+    case 'equal_time':
+      mapping(ctx, v, p, ['type', 'when']);
+      return { type, when };
     case 'multiplier': {
-      const o = mapping(ctx, v, p, ['type', 'factor', 'cap']) ?? {};
+      const o = mapping(ctx, v, p, ['type', 'factor', 'cap', 'when']) ?? {};
       const factor = num(ctx, o['factor'], [...p, 'factor'], { min: 0 });
       if (o['factor'] === undefined) ctx.add([...p, 'factor'], 'is required: how many times the counted minutes are credited, e.g. 10 (HEDU-7.2)');
       let cap: 'period' | number | null = null;
       if (o['cap'] === 'period') cap = 'period';
       else if (o['cap'] !== undefined) cap = duration(ctx, o['cap'], [...p, 'cap'], { min: 60_000 }) ?? null;
       if (cap !== null && cap !== 'period') cap /= 60_000;
-      return factor === undefined ? undefined : { type, factor, cap };
+      return factor === undefined ? undefined : { type, factor, cap, when };
     }
     case 'percent_per_point': {
-      const o = mapping(ctx, v, p, ['type', 'threshold', 'percent', 'steps', 'cap_percent']) ?? {};
+      const o = mapping(ctx, v, p, ['type', 'threshold', 'percent', 'steps', 'cap_percent', 'when']) ?? {};
       const threshold = num(ctx, o['threshold'], [...p, 'threshold'], { min: 0, max: 100 });
       const percent = num(ctx, o['percent'], [...p, 'percent'], { min: 0, max: 100 });
       if (o['threshold'] === undefined) ctx.add([...p, 'threshold'], 'is required: the availability in percent below which credit is owed, e.g. 99.0');
       if (o['percent'] === undefined) ctx.add([...p, 'percent'], 'is required: percent of the monthly fee per percentage point below the threshold, e.g. 2.5');
       const steps = oneOf(ctx, o['steps'], [...p, 'steps'], ['exact', 'whole', 'started'] as const, 'exact') ?? 'exact';
       const capPct = num(ctx, o['cap_percent'], [...p, 'cap_percent'], { min: 0, max: 100 });
-      return threshold === undefined || percent === undefined ? undefined : { type, threshold, percent, steps, cap_percent: capPct ?? null };
+      return threshold === undefined || percent === undefined ? undefined : { type, threshold, percent, steps, cap_percent: capPct ?? null, when };
     }
     case 'tiers': {
-      const o = mapping(ctx, v, p, ['type', 'tiers']) ?? {};
+      const o = mapping(ctx, v, p, ['type', 'tiers', 'when']) ?? {};
       const tiers = (list(ctx, o['tiers'], [...p, 'tiers']) ?? []).flatMap((t, i) => {
         const tp = [...p, 'tiers', i];
         const to = mapping(ctx, t, tp, ['below', 'percent']);
@@ -113,7 +146,7 @@ function creditRule(ctx: Ctx, v: unknown, p: Path): CreditRule | undefined {
         return [{ below, percent }];
       });
       if (tiers.length === 0) ctx.add([...p, 'tiers'], 'is required: at least one {below, percent}');
-      return { type, tiers };
+      return { type, tiers, when };
     }
   }
 }

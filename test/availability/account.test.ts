@@ -8,6 +8,8 @@ import { T, ms, pol, tl } from '../support/availability.ts';
 const NOV = periodEnding('month', 2026, 11, 'UTC');
 const DEC_1 = T('2026-12-01T00:00:00Z');
 const NOV_MIN = 30 * 24 * 60; // 43,200
+// UDESK-1.2's minimum outage; the default policy has none.
+const UDESK_RULE = { min_outage: ms('5m') };
 
 function run(spans: Span<ServiceState>[], over: Partial<SlaPolicy> = {}, opts: { exclusions?: Exclusion[]; now?: number; period?: typeof NOV } = {}) {
   return evaluatePeriod({
@@ -23,7 +25,7 @@ describe('the 5-minute rule (UDESK-1.2)', () => {
     ['5m1s', 'counted', 6, ((NOV_MIN - 6) / NOV_MIN) * 100],
     ['43m12s', 'counted', 44, ((NOV_MIN - 44) / NOV_MIN) * 100],
   ] as const)('an outage of %s is %s: %d minutes', (len, status, minutes, avail) => {
-    const r = run(tl('2026-11-01T00:00:00Z', ['up', '9d'], ['down', len], ['up', '30d']));
+    const r = run(tl('2026-11-01T00:00:00Z', ['up', '9d'], ['down', len], ['up', '30d']), UDESK_RULE);
     expect(r.windows).toHaveLength(1);
     expect(r.windows[0]!.status).toBe(status);
     expect(r.windows[0]!.duration_ms).toBe(ms(len));
@@ -33,7 +35,7 @@ describe('the 5-minute rule (UDESK-1.2)', () => {
   });
 
   it('a short outage is recorded with the reason it did not count', () => {
-    const r = run(tl('2026-11-01T00:00:00Z', ['up', '1d'], ['down', '4m59s'], ['up', '30d']));
+    const r = run(tl('2026-11-01T00:00:00Z', ['up', '1d'], ['down', '4m59s'], ['up', '30d']), UDESK_RULE);
     expect(r.windows[0]!.why).toContain('4m59s unavailable < minimum 5m');
     expect(r.incidents).toEqual([expect.objectContaining({ level: 'L1', counted: false, duration_ms: ms('4m59s') })]);
   });
@@ -83,7 +85,7 @@ describe('maintenance covering all or part of an outage', () => {
     ['covers 17 minutes', ex('2026-11-03T00:00:00Z', '2026-11-03T00:17:00Z'), 'not_counted', 0, 17, 100],
     ['is elsewhere', ex('2026-11-10T00:00:00Z', '2026-11-10T02:00:00Z'), 'counted', 20, 120, ((NOV_MIN - 120 - 20) / (NOV_MIN - 120)) * 100],
   ])('maintenance that %s', (_d, exclusion, status, counted, excluded, avail) => {
-    const r = run(spans, {}, { exclusions: [exclusion] });
+    const r = run(spans, UDESK_RULE, { exclusions: [exclusion] });
     expect(r.windows[0]!.status).toBe(status);
     expect(r.minutes.down_counted).toBe(counted);
     expect(r.minutes.excluded).toBe(excluded);
@@ -165,7 +167,7 @@ describe('no data and unknown time', () => {
   });
 
   it('time the spans do not cover is unknown (the agent was not running)', () => {
-    const r = run(tl('2026-11-11T00:00:00Z', ['up', '30d']));
+    const r = run(tl('2026-11-11T00:00:00Z', ['up', '30d']), { partial_period: 'whole_period' });
     expect(r.minutes.unknown).toBe(10 * 1440);
     expect(r.minutes.up).toBe(20 * 1440);
   });
@@ -205,7 +207,7 @@ describe('flapping: one successful run inside an outage', () => {
     ['31s', 1, 7], // 6m30s as one window, the 30 s flap counts as down, rounded up to 7
     ['5m', 1, 7],
   ])('merge_within %s gives %d windows, %d counted minutes', (mw, n, counted) => {
-    const r = run(spans, { merge_within: ms(mw) });
+    const r = run(spans, { ...UDESK_RULE, merge_within: ms(mw) });
     expect(r.windows).toHaveLength(n);
     expect(r.minutes.down_counted).toBe(counted);
   });
@@ -286,5 +288,108 @@ describe('error budget and burn rate', () => {
     expect(r.budget.remaining_ratio).toBeCloseTo((43.2 - 20) / 43.2, 9);
     // error rate 20 / 14,400 over an allowed rate of 0.001
     expect(r.budget.burn_rate).toBeCloseTo(20 / elapsed / 0.001, 9);
+  });
+});
+
+describe('rounding happens once per period (issue 8)', () => {
+  // 15 flaps of 20 s down, 40 s up, from 2026-11-02T00:00Z; no minimum outage (HEDU-like).
+  const steps: [ServiceState, string][] = [['up', '1d']];
+  for (let i = 0; i < 15; i++) steps.push(['down', '20s'], ['up', '40s']);
+  steps.push(['up', '30d']);
+  const spans = tl('2026-11-01T00:00:00Z', ...steps);
+  it.each([
+    // rounding_scope, counted minutes: period: 15 x 20 s = 300 s = 5 min exactly, rounded up once = 5;
+    // window: each 20 s rounds up to 1 minute: 15 x 1 = 15
+    ['period', 5, 20 / 60],
+    ['window', 15, 1],
+  ] as const)('15 flaps of 20 s, rounding_scope %s: %d minutes', (scope, minutes, perWindow) => {
+    const r = run(spans, { rounding_scope: scope });
+    expect(r.windows).toHaveLength(15);
+    expect(r.minutes.down_counted).toBe(minutes);
+    for (const w of r.windows) expect(w.counted_minutes).toBeCloseTo(perWindow, 12);
+    expect(r.availability).toBeCloseTo(((NOV_MIN - minutes) / NOV_MIN) * 100, 9);
+  });
+
+  it('a window split across two periods is rounded in each period sum', () => {
+    // down 2026-10-31T23:59:30Z to 2026-11-01T00:00:30Z: 30 s in October, 30 s in November;
+    // each period's sum (30 s) rounds up to 1 minute: 1 + 1
+    const s = tl('2026-10-01T00:00:00Z', ['up', '30d23h59m30s'], ['down', '1m'], ['up', '40d']);
+    const oct = run(s, {}, { period: periodEnding('month', 2026, 10, 'UTC') });
+    const nov = run(s, {}, { period: NOV });
+    expect(oct.windows[0]!.counted_ms).toBe(30_000);
+    expect(oct.minutes.down_counted).toBe(1);
+    expect(nov.windows[0]!.counted_ms).toBe(30_000);
+    expect(nov.minutes.down_counted).toBe(1);
+    expect(nov.windows[0]!.why).toContain('30s of it in this period');
+  });
+});
+
+describe('one number per window', () => {
+  // down 6m, unknown 1m30s (agent dead), down 5m30s, up; unknown: down.
+  // The window's unavailable time: 6 + 1.5 + 5.5 = 13 minutes; that is what the row shows
+  // and what the availability and budget count (before: 12 in the row, 12 + 2 counted).
+  const spans = tl('2026-11-01T00:00:00Z', ['up', '1d'], ['down', '6m'], ['unknown', '1m30s'], ['down', '5m30s'], ['up', '30d']);
+  it('the window row shows the minutes that enter the availability and budget', () => {
+    const r = run(spans, { unknown: 'down' });
+    expect(r.windows).toHaveLength(1);
+    expect(r.windows[0]!.unavailable_ms).toBe(ms('13m'));
+    expect(r.windows[0]!.counted_minutes).toBe(13);
+    expect(r.minutes.down_counted).toBe(13);
+    expect(r.budget.used).toBe(13);
+    expect(r.minutes.unknown_counted).toBe(1.5);
+    expect(r.availability).toBeCloseTo(((NOV_MIN - 13) / NOV_MIN) * 100, 9);
+  });
+});
+
+describe('unknown time inside an outage (unknown_in_outage)', () => {
+  // down 3m, unknown 2m (agent killed mid-outage), down 1m, then up; unknown: excluded; 5m minimum
+  const spans = tl('2026-11-01T00:00:00Z', ['up', '1d'], ['down', '3m'], ['unknown', '2m'], ['down', '1m'], ['up', '30d']);
+  it.each([
+    // down (default): down before and after, never seen back: 3 + 2 + 1 = 6 >= 5: counted 6;
+    // the 2 unknown minutes stay in the denominator: (43,200 - 6) / 43,200
+    ['down', 'counted', 6, ((NOV_MIN - 6) / NOV_MIN) * 100],
+    // unknown_rule: 3 + 1 = 4 < 5: not counted; the 2 unknown minutes leave the denominator: 100 %
+    ['unknown_rule', 'not_counted', 0, 100],
+  ] as const)('%s: the window is %s, %d minutes', (mode, status, minutes, availability) => {
+    const r = run(spans, { ...UDESK_RULE, unknown_in_outage: mode });
+    expect(r.windows[0]!.status).toBe(status);
+    expect(r.minutes.down_counted).toBe(minutes);
+    expect(r.availability).toBeCloseTo(availability, 9);
+  });
+});
+
+describe('a partial first month (partial_period)', () => {
+  // The service is first seen on 2026-11-11 (20 days = 28,800 minutes before the month ends);
+  // one 10-minute outage; unknown: down.
+  const spans = tl('2026-11-11T00:00:00Z', ['up', '5d'], ['down', '10m'], ['up', '30d']);
+  it('from_first_sample: the 14,400 minutes before are not in service; budget 0.1 % of 28,800', () => {
+    const r = run(spans, { unknown: 'down' });
+    expect(r.minutes.not_in_service).toBe(14_400);
+    expect(r.minutes.unknown).toBe(0);
+    expect(r.availability).toBeCloseTo(((28_800 - 10) / 28_800) * 100, 9);
+    expect(r.budget.allowed).toBeCloseTo(28.8, 9);
+    expect(r.notes[0]).toContain('the service was first seen at 2026-11-11T00:00:00.000Z');
+  });
+
+  it('whole_period: they are unknown, here counted as down: (43,200 - 14,400 - 10) / 43,200', () => {
+    const r = run(spans, { unknown: 'down', partial_period: 'whole_period' });
+    expect(r.minutes.not_in_service).toBe(0);
+    expect(r.minutes.down_counted).toBe(14_410);
+    expect(r.availability).toBeCloseTo(((NOV_MIN - 14_410) / NOV_MIN) * 100, 9);
+  });
+});
+
+describe('credit conditions (credit.when)', () => {
+  it.each([
+    // UDESK-13.2(1): equal time only when missed
+    [{ type: 'equal_time', when: 'missed' }, true, 10, 0],
+    [{ type: 'equal_time', when: 'missed' }, false, 44, 44],
+    // HEDU-7.2: 10x per incident, met or not
+    [{ type: 'multiplier', factor: 10, cap: 'period', when: 'always' }, true, 10, 100],
+    [{ type: 'multiplier', factor: 10, cap: 'period', when: 'missed' }, true, 10, 0],
+    // a tier policy that pays only a missed target: 99.5 is below the 99.9 tier, but met (target 99.5)
+    [{ type: 'tiers', tiers: [{ below: 99.9, percent: 10 }], when: 'missed' }, true, 0, 0],
+  ] as const)('%j, met=%s, %d minutes: %d', (rule, met, unavailable, amount) => {
+    expect(credit(rule as never, { availability: 99.5, unavailable, periodMinutes: NOV_MIN, met })!.amount).toBe(amount);
   });
 });

@@ -50,7 +50,7 @@ describe('slaprobe CLI', () => {
     writeFileSync(f, 'targets:\n  - {name: api, kind: tcp, address: "127.0.0.1:9"}\nservices:\n  - {name: meeting, targets: [api], sla: [udesk, {preset: hedu, time_zone: Asia/Shanghai}]}\n');
     const r = await run('check-config', f);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('    sla udesk: 99.9 % per month in UTC, outages under 5m not counted, unknown time excluded\n');
+    expect(r.stdout).toContain('    sla udesk: 99.9 % per month in Asia/Shanghai, outages under 5m not counted, unknown time excluded\n');
     expect(r.stdout).toContain('    sla hedu: 99.968 % per month in Asia/Shanghai, every outage counted, unknown time excluded\n');
   });
 

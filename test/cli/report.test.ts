@@ -31,6 +31,8 @@ writeFileSync(jsonl, `${runs.map((r) => JSON.stringify({ timestamp: r.t / 1000, 
 const base = ['--sla', 'udesk', '--period', '2026-11', '--now', '2026-12-01T00:00:00Z', '--interval', '10s'];
 
 describe('report --samples', () => {
+  // udesk counts the Shanghai month (UTC+8): 2026-10-31T16:00Z to 2026-11-30T16:00Z; the
+  // 8 hours before the first sample are not in service, the rest after the hour unknown.
   it.each([['CSV', csv], ['JSON Lines', jsonl]])('%s: one counted 6-minute window; (60 - 6) / 60 of known time', async (_f, file) => {
     const r = await cli('report', '--samples', file, ...base, '--format', 'json');
     expect(r.err).toBe('');
@@ -38,9 +40,11 @@ describe('report --samples', () => {
     const rep = JSON.parse(r.out).reports[0];
     expect(rep.service).toBe('api');
     expect(rep.availability).toBeCloseTo(((60 - 6) / 60) * 100, 9);
-    expect(rep.minutes.unknown).toBeCloseTo(43_200 - 60, 9);
-    expect(rep.windows).toEqual([expect.objectContaining({ start: '2026-11-01T00:10:00Z', end: '2026-11-01T00:16:00Z', status: 'counted', counted_minutes: 6 })]);
-    expect(rep.credit).toEqual({ unit: 'minutes', amount: 6 }); // UDESK-13.2 equal time
+    expect(rep.period.time_zone).toBe('Asia/Shanghai');
+    expect(rep.minutes.not_in_service).toBe(8 * 60);
+    expect(rep.minutes.unknown).toBe(43_200 - 8 * 60 - 60);
+    expect(rep.windows).toEqual([expect.objectContaining({ start: '2026-11-01T08:10:00+08:00', end: '2026-11-01T08:16:00+08:00', status: 'counted', counted_minutes: 6 })]);
+    expect(rep.credit).toMatchObject({ unit: 'minutes', amount: 6 }); // UDESK-13.2(1): missed, equal time
   });
 
   it('csv is one summary row per period', async () => {
@@ -48,14 +52,16 @@ describe('report --samples', () => {
     const [head, row, more] = r.out.trim().split('\n');
     expect(more).toBeUndefined();
     const rec = Object.fromEntries(head!.split(',').map((k, i) => [k, row!.split(',')[i]]));
-    expect(rec).toMatchObject({ service: 'api', sla: 'udesk', period: '2026-11', verdict: 'MISSED', minutes_down_counted: '6', windows_counted: '1', credit: '6', credit_unit: 'minutes' });
+    // fixed places: minutes 3, availability 4; (60 - 6) / 60 = 90 %; budget 0.1 % of the 60 known minutes
+    expect(rec).toMatchObject({ service: 'api', sla: 'udesk', period: '2026-11', time_zone: 'Asia/Shanghai', availability_percent: '90.0000', verdict: 'MISSED', minutes_down_counted: '6.000', budget_allowed_minutes: '0.060', windows_counted: '1', credit: '6.000', credit_unit: 'minutes' });
   });
 
   it('markdown has the summary, windows and incidents', async () => {
     const r = await cli('report', '--samples', csv, ...base, '--format', 'markdown');
     expect(r.out).toContain('## api / udesk / 2026-11');
-    expect(r.out).toContain('| 2026-11-01T00:10:00Z | 2026-11-01T00:16:00Z | 6m | counted | 6 |');
-    expect(r.out).toContain('| L1 | 2026-11-01T00:10:00Z | 2026-11-01T00:16:00Z | 6m |');
+    expect(r.out).toContain('| period | 2026-11 in Asia/Shanghai (2026-11-01T00:00:00+08:00 to 2026-12-01T00:00:00+08:00, 43200 min) |');
+    expect(r.out).toContain('| 2026-11-01T08:10:00+08:00 | 2026-11-01T08:16:00+08:00 | 6m | counted | 6.000 |');
+    expect(r.out).toContain('| L1 | 2026-11-01T08:10:00+08:00 | 2026-11-01T08:16:00+08:00 | 6m |');
   });
 
   it('a month with no data says so, never 100 %', async () => {
@@ -126,12 +132,14 @@ maintenance:
   s.close();
   const NOV = 43_200;
 
-  it('counts 10 + 8 minutes; the maintenance leaves 30 minutes out', async () => {
+  it('counts 10 + 8 minutes; the maintenance leaves 30 minutes out (UDESK-1.2: removed)', async () => {
     const r = await cli('report', '--config', cfg, '--period', '2026-11', '--sla', 'udesk', '--now', '2026-12-01T00:00:00Z', '--format', 'json');
     const rep = JSON.parse(r.out).reports[0];
     expect(rep.minutes.excluded).toBe(30);
     expect(rep.minutes.down_counted).toBe(18);
-    expect(rep.availability).toBeCloseTo(((NOV - 30 - 18) / (NOV - 30)) * 100, 9);
+    // the Shanghai November starts 8 h before the first run: not in service
+    expect(rep.minutes.not_in_service).toBe(480);
+    expect(rep.availability).toBeCloseTo(((NOV - 480 - 30 - 18) / (NOV - 480 - 30)) * 100, 9);
     expect(r.code).toBe(0); // 99.958 % >= 99.9 %
   });
 
@@ -155,9 +163,12 @@ maintenance:
     const rep = JSON.parse(r.out).reports[0];
     expect(rep.period.start).toBe('2026-11-01T00:00:00+08:00');
     // the Shanghai November is 2026-10-31T16:00Z to 2026-11-30T16:00Z: the 8 hours before the
-    // first run are unknown
-    expect(rep.minutes.unknown).toBe(8 * 60);
+    // first run are not in service (partial_period: from_first_sample)
+    expect(rep.minutes.not_in_service).toBe(8 * 60);
+    expect(rep.minutes.unknown).toBe(0);
     expect(rep.minutes.down_counted).toBe(18);
+    // HEDU-7.1: the 30 maintenance minutes count as available: (42,720 - 18) / 42,720
+    expect(rep.availability).toBeCloseTo(((NOV - 480 - 18) / (NOV - 480)) * 100, 9);
     expect(r.code).toBe(1); // 18 min > 13.8 allowed
   });
 
