@@ -32,6 +32,7 @@ for (let t = START; t < min(60); t += 10_000) {
 }
 const csv = join(dir, 'fleet.csv');
 writeFileSync(csv, `${lines.join('\n')}\n`);
+// udesk's month is Shanghai's (UTC+8): times print with +08:00
 const base = ['--samples', csv, '--sla', 'udesk', '--period', '2026-11', '--now', '2026-12-01T00:00:00Z', '--interval', '10s'];
 
 describe('report over three regions', () => {
@@ -41,9 +42,9 @@ describe('report over three regions', () => {
     const rep = JSON.parse(r.out).reports[0];
     expect(rep.regions).toEqual(['ap', 'eu', 'us']);
     expect(rep.windows.map((w: { start: string; status: string; counted_minutes: number }) => [w.start, w.status, w.counted_minutes]))
-      .toEqual([['2026-11-01T00:40:00Z', 'counted', 6]]);
+      .toEqual([['2026-11-01T08:40:00+08:00', 'counted', 6]]);
     expect(rep.minutes.down_counted).toBe(6);
-    expect(rep.regional_faults).toEqual([{ region: 'eu', start: '2026-11-01T00:20:00Z', end: '2026-11-01T00:30:00Z', duration_ms: 600_000 }]);
+    expect(rep.regional_faults).toEqual([{ region: 'eu', start: '2026-11-01T08:20:00+08:00', end: '2026-11-01T08:30:00+08:00', duration_ms: 600_000 }]);
   });
 
   it('--region eu is eu\'s own view: both outages count, no path fault', async () => {
@@ -57,11 +58,11 @@ describe('report over three regions', () => {
   it('the table and csv show the faults; an unknown --region is refused with the regions there are', async () => {
     const t = await cli('report', ...base);
     expect(t.out).toContain('regions       ap, eu, us; 1 regional path fault (not unavailable time)');
-    expect(t.out).toMatch(/regional path faults \(not unavailable time\):\nregion +start +end +duration\neu +2026-11-01T00:20:00Z +2026-11-01T00:30:00Z +10m/);
+    expect(t.out).toMatch(/regional path faults \(not unavailable time\):\nregion +start +end +duration\neu +2026-11-01T08:20:00\+08:00 +2026-11-01T08:30:00\+08:00 +10m/);
     const c = await cli('report', ...base, '--format', 'csv');
     const [head, row] = c.out.trim().split('\n');
     const rec = Object.fromEntries(head!.split(',').map((k, i) => [k, row!.split(',')[i]]));
-    expect(rec).toMatchObject({ regions: 'ap eu us', regional_faults: '1', regional_fault_minutes: '10.0', minutes_down_counted: '6' });
+    expect(rec).toMatchObject({ regions: 'ap eu us', regional_faults: '1', regional_fault_minutes: '10.000', minutes_down_counted: '6.000' });
     const bad = await cli('report', ...base, '--region', 'eu-wset');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--region "eu-wset": the evidence has no such region; regions: "ap", "eu", "us"');
