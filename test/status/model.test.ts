@@ -7,6 +7,8 @@ import { dayKind, dayPeriods } from '../../src/status/model.ts';
 import { T, pol, tl } from '../support/availability.ts';
 
 const day = { label: '2026-11-10', start: T('2026-11-10T00:00:00Z'), end: T('2026-11-11T00:00:00Z') };
+// UDESK-1.2's 5-minute rule: the default policy has no minimum outage.
+const udesk = pol({ min_outage: 300_000 });
 const at = (iso: string) => ({ start: T(iso), end: T(iso) + 3_600_000, reason: 'announced upgrade', source: 'upgrade' });
 
 describe('dayKind', () => {
@@ -21,13 +23,13 @@ describe('dayKind', () => {
     ['partial', tl('2026-11-10T00:00:00Z', ['up', '2h'], ['partial', '1h'], ['up', '21h']), [], 'degraded'],
     ['nothing known', [], [], 'no_data'],
   ] as const)('%s', (_what, spans, exclusions, kind) => {
-    const r = evaluatePeriod({ service: 's', policy: pol(), period: day, spans, exclusions, now: day.end + 1 });
+    const r = evaluatePeriod({ service: 's', policy: udesk, period: day, spans, exclusions, now: day.end + 1 });
     expect(dayKind(r).kind).toBe(kind);
   });
 
   it('says why, window by window', () => {
     const spans = tl('2026-11-10T00:00:00Z', ['up', '12h'], ['down', '4m59s'], ['up', '11h55m1s']);
-    const r = evaluatePeriod({ service: 's', policy: pol(), period: day, spans, exclusions: [], now: day.end });
+    const r = evaluatePeriod({ service: 's', policy: udesk, period: day, spans, exclusions: [], now: day.end });
     expect(dayKind(r).notes).toEqual(['downtime not counted: 4m59s unavailable < minimum 5m: recorded, not counted']);
   });
 
