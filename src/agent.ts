@@ -4,7 +4,7 @@
 // that stayed keep their counters.
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfigFile } from './config/load.ts';
-import type { Config } from './config/types.ts';
+import type { Config, Target } from './config/types.ts';
 import { type Logger, createLogger } from './log.ts';
 import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
@@ -15,6 +15,7 @@ import { createAvailabilitySink } from './sinks/availability.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
+import { type Discovery, effectiveConfig, startDiscovery } from './fleet/sd.ts';
 import { type Outbox, openOutbox } from './fleet/outbox.ts';
 import { type PushSink, createPushSink } from './sinks/push.ts';
 import { type Store, StoreError, openStore } from './store/index.ts';
@@ -47,9 +48,23 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     if (!opts.listen && !opts.dataDir) return c;
     return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
   };
-  let config = load();
-  const log = opts.logger ?? createLogger(config.agent.log_level);
-  const metrics = createMetrics({ region: config.agent.region, version: VERSION });
+  /** The config file as loaded; `config` is what runs: plus discovered targets, cut to the shard. */
+  let base = load();
+  const log = opts.logger ?? createLogger(base.agent.log_level);
+  const metrics = createMetrics({ region: base.agent.region, version: VERSION });
+  let discovery: Discovery | undefined;
+  let onDiscovered: (d: ReadonlyMap<string, readonly Target[]>) => void = () => undefined;
+  const discover = () => {
+    discovery?.stop();
+    discovery = base.target_groups.length === 0 ? undefined : startDiscovery(base.target_groups, {
+      log, taken: new Set(base.targets.map((t) => t.name)),
+      onChange: (d) => onDiscovered(d),
+      onRefresh: (group, mechanism, ok) => { if (!ok) metrics.sdRefreshFailures.inc({ group, mechanism }); },
+    });
+  };
+  discover();
+  const effective = () => effectiveConfig(base, discovery?.current() ?? new Map());
+  let config = effective();
   let store: Store;
   try {
     // The lock first: a second agent must not touch a store another one is writing.
@@ -64,6 +79,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // Whoever closes the store (stop, or a failed start) gives the data dir back.
     store = { ...opened, close: () => { opened.close(); lock.release(); } };
   } catch (e) {
+    discovery?.stop();
     // A corrupt store, or one from a newer slaprobe, is never overwritten: nothing starts.
     if (e instanceof StoreError) throw new ConfigError([e.message]);
     throw e;
@@ -99,6 +115,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     try {
       reflector = await startReflector(config.reflector, { metrics, log });
     } catch (e) {
+      discovery?.stop();
       await outbox?.close();
       availability.close();
       const code = (e as NodeJS.ErrnoException).code;
@@ -128,6 +145,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     for (const k of PROBE_KINDS) metrics.targets.set({ kind: k }, c.targets.filter((t) => t.kind === k).length);
     setTargetInfo(metrics, c.targets);
     setServiceTargetInfo(metrics, c.services);
+    metrics.sdTargets.reset();
+    for (const g of base.target_groups) metrics.sdTargets.set({ group: g.name }, discovery?.current().get(g.name)?.length ?? 0);
     metrics.configReloadSuccess.set(1);
     metrics.configReloadTimestamp.set(Date.now() / 1000);
     log.info({ config: c.source, targets: c.targets.length, services: c.services.length, region: c.agent.region }, 'config loaded');
@@ -149,12 +168,22 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       log.error({ config: opts.configFile, errors: messages }, 'config reload rejected; the running config is unchanged');
       return { ok: false, messages };
     }
-    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency', 'name'] as const).filter((k) => next.agent[k] !== config.agent[k]).map((k) => `agent.${k}`);
-    if (JSON.stringify(next.reflector) !== JSON.stringify(config.reflector)) restartOnly.push('reflector');
+    const restartOnly = (['listen', 'data_dir', 'region', 'concurrency', 'name'] as const).filter((k) => next.agent[k] !== base.agent[k]).map((k) => `agent.${k}`);
+    if (JSON.stringify(next.reflector) !== JSON.stringify(base.reflector)) restartOnly.push('reflector');
     // Remotes change on reload; turning remote_write on or off takes a restart.
-    if ((next.remote_write.length > 0) !== (config.remote_write.length > 0)) restartOnly.push('remote_write');
+    if ((next.remote_write.length > 0) !== (base.remote_write.length > 0)) restartOnly.push('remote_write');
     else await outbox?.setRemotes(next.remote_write);
     if (restartOnly.length > 0) log.warn({ keys: restartOnly }, 'these settings change only on restart; the rest of the new config is applied');
+    const groupsChanged = JSON.stringify(next.target_groups) !== JSON.stringify(base.target_groups) || JSON.stringify(next.targets.map((t) => t.name)) !== JSON.stringify(base.targets.map((t) => t.name));
+    base = next;
+    // Discovery restarts only when its groups change: an http_sd group's targets would
+    // otherwise vanish until its next answer.
+    if (groupsChanged) discover();
+    apply(effective());
+    return { ok: true, messages: [] };
+  };
+  /** Runs `next`: the scheduler, the sinks and the per-target series follow it. */
+  const apply = (next: Config) => {
     const gone = config.targets.filter((t) => !next.targets.some((n) => n.name === t.name));
     config = next;
     scheduler.set(config.targets);
@@ -165,8 +194,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       logSink.forget(t.name);
     }
     applied(config);
-    return { ok: true, messages: [] };
   };
+  onDiscovered = () => apply(effective());
   const serialReload = () => {
     reloading ??= reload().finally(() => { reloading = undefined; });
     return reloading;
@@ -186,6 +215,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   try {
     address = await listen(server, config.agent.listen);
   } catch (e) {
+    discovery?.stop();
     await scheduler.stop();
     await reflector?.close();
     await outbox?.close();
@@ -202,6 +232,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reload: serialReload,
     ready,
     async stop() {
+      discovery?.stop();
       await scheduler.stop();
       await reflector?.close();
       await outbox?.close();

@@ -341,6 +341,18 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['remote'] as const,
       registers: r,
     }),
+    sdTargets: new Gauge({
+      name: 'slaprobe_sd_discovered_targets',
+      help: 'Targets the group\'s file_sd / http_sd sources list now (before agent.shard keeps this agent\'s share; slaprobe_targets counts those).',
+      labelNames: ['group'] as const,
+      registers: r,
+    }),
+    sdRefreshFailures: new Counter({
+      name: 'slaprobe_sd_refresh_failures_total',
+      help: 'Service-discovery reads that failed (file unreadable or not a list of {targets, labels}, http_sd error); the last good content is kept.',
+      labelNames: ['group', 'mechanism'] as const,
+      registers: r,
+    }),
     remoteWriteLastSuccess: new Gauge({
       name: 'slaprobe_remote_write_last_success_timestamp_seconds',
       help: 'Unix time of the last request the remote acknowledged.',

@@ -16,6 +16,8 @@ export interface AgentConfig {
   concurrency: number;
   /** This agent's name, the `agent` label of pushed samples (default: the host name). */
   name: string;
+  /** Probe only the targets whose Prometheus hashmod falls in this shard (src/fleet/shard.ts). */
+  shard?: { count: number; index: number };
 }
 
 export interface TlsClientOptions {
@@ -51,6 +53,8 @@ interface TargetBase {
   labels: Record<string, string>;
   /** Verdict thresholds for the packet kinds (icmp, stun, udp-echo). */
   quality?: QualityTargets;
+  /** Targets from service discovery: the entry as the SD source wrote it (Prometheus's __address__). */
+  sd_address?: string;
 }
 
 export interface HttpTarget extends TargetBase {
@@ -162,6 +166,23 @@ export interface Config {
   maintenance: Maintenance[];
   /** Stores the run outcomes are pushed to (src/config/remote-write.ts, src/fleet/). */
   remote_write: RemoteWriteConfig[];
+  /** Targets from Prometheus service discovery (src/config/target-groups.ts, src/fleet/sd.ts). */
+  target_groups: TargetGroup[];
+}
+
+/**
+ * A kind and a template of target options (a blackbox "module") applied to every address
+ * that file_sd / http_sd lists (a Prometheus scrape job's targets).
+ */
+export interface TargetGroup {
+  name: string;
+  kind: ProbeKind;
+  /** Target keys every discovered target starts from, as written (validated at load). */
+  template: Readonly<Record<string, unknown>>;
+  /** The config's `defaults:` as written: discovered targets get them like inline ones. */
+  defaults: Readonly<Record<string, unknown>>;
+  file_sd_configs: { files: string[]; refresh_interval: number }[];
+  http_sd_configs: { url: string; refresh_interval: number }[];
 }
 
 /** One Prometheus remote-write endpoint, in Prometheus's own config shape. */

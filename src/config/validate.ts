@@ -13,6 +13,7 @@ import {
   UDP_ECHO_DEFAULTS,
 } from './defaults.ts';
 import { validateRemoteWrite } from './remote-write.ts';
+import { validateShard, validateTargetGroups } from './target-groups.ts';
 import { validateMaintenance, validateSla } from './sla.ts';
 import type {
   AgentConfig, Config, HttpTarget, IcmpTarget, IpProtocol, QualityTargets, ReflectorConfig, ServiceConfig, ServiceRule,
@@ -26,8 +27,8 @@ const LABEL_HINT = 'a Prometheus label name: letters, digits and "_", not starti
 const RESERVED_LABELS = ['region', 'target', 'kind', 'result', 'reason', 'phase', 'direction', 'service', 'sla', 'le', 'job', 'instance'];
 const IP_PROTOCOLS = ['auto', 'ip4', 'ip6'] as const;
 
-const TOP_KEYS = ['agent', 'defaults', 'targets', 'services', 'reflector', 'maintenance', 'remote_write'] as const;
-const AGENT_KEYS = ['region', 'listen', 'data_dir', 'log_level', 'concurrency', 'name'] as const;
+const TOP_KEYS = ['agent', 'defaults', 'targets', 'services', 'reflector', 'maintenance', 'remote_write', 'target_groups'] as const;
+const AGENT_KEYS = ['region', 'listen', 'data_dir', 'log_level', 'concurrency', 'name', 'shard'] as const;
 const COMMON_KEYS = ['name', 'kind', 'interval', 'timeout', 'labels'] as const;
 const KIND_KEYS: Record<ProbeKind, readonly string[]> = {
   http: ['url', 'method', 'headers', 'body', 'valid_status_codes', 'must_match', 'must_not_match', 'max_body_bytes',
@@ -44,13 +45,18 @@ export function validateConfig(raw: unknown, source: string, ctx: Ctx): Config |
   const agent = validateAgent(ctx, top['agent']);
   const defaults = validateDefaults(ctx, top['defaults']);
   const targets = validateTargets(ctx, top['targets'], defaults);
-  const services = validateServices(ctx, top['services'], targets, defaults);
+  const baseDir = isAbsolute(source) ? dirname(source) : process.cwd();
+  const groups = validateTargetGroups(ctx, top['target_groups'], {
+    rawDefaults: isObj(top['defaults']) ? top['defaults'] : {}, baseDir, staticNames: new Set(targets.map((t) => t.name)),
+    checkTemplate: (kind, template, path) => checkTemplate(ctx, kind, template, path, defaults),
+  });
+  const services = validateServices(ctx, top['services'], targets, defaults, groups.map((g) => g.name));
   inheritServiceQuality(ctx, top['targets'], targets, services);
   const reflector = top['reflector'] === undefined ? undefined : validateReflector(ctx, top['reflector'], ['reflector']);
   const maintenance = validateMaintenance(ctx, top['maintenance'], ['maintenance'], services.map((s) => s.name));
-  const remoteWrite = validateRemoteWrite(ctx, top['remote_write'], isAbsolute(source) ? dirname(source) : process.cwd());
+  const remoteWrite = validateRemoteWrite(ctx, top['remote_write'], baseDir);
   if (ctx.issues.length > 0) return undefined;
-  const cfg: Config = { source, agent, targets, services, maintenance, remote_write: remoteWrite, ...(reflector ? { reflector } : {}) };
+  const cfg: Config = { source, agent, targets, services, maintenance, remote_write: remoteWrite, target_groups: groups, ...(reflector ? { reflector } : {}) };
   return deepFreeze(cfg);
 }
 
@@ -64,6 +70,7 @@ function validateAgent(ctx: Ctx, v: unknown): AgentConfig {
     log_level: oneOf(ctx, a['log_level'], [...p, 'log_level'], ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, AGENT_DEFAULTS.log_level) ?? AGENT_DEFAULTS.log_level,
     concurrency: int(ctx, a['concurrency'], [...p, 'concurrency'], { min: 1, max: 10_000, dflt: AGENT_DEFAULTS.concurrency }) ?? AGENT_DEFAULTS.concurrency,
     name: str(ctx, a['name'], [...p, 'name'], { pattern: NAME, hint: NAME_HINT }) ?? AGENT_DEFAULTS.name,
+    ...(a['shard'] !== undefined ? { shard: validateShard(ctx, a['shard'], [...p, 'shard']) } : {}),
   };
 }
 
@@ -337,8 +344,17 @@ function inheritServiceQuality(ctx: Ctx, raw: unknown, targets: Target[], servic
   }
 }
 
-function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults): ServiceConfig[] {
-  const names = new Set(targets.map((t) => t.name));
+/** A target group's template, as a target of its kind at a placeholder address. */
+function checkTemplate(ctx: Ctx, kind: ProbeKind, template: Obj, path: Path, d: Defaults): void {
+  const at = kind === 'http' ? { url: 'http://127.0.0.1/' } : kind === 'icmp' ? { address: '127.0.0.1' } : { address: '127.0.0.1:1' };
+  const own = new Ctx();
+  validateTargets(own, [{ ...template, ...at, name: 'template', kind }], d);
+  for (const i of own.issues) ctx.add([...path, ...i.path.slice(2)], i.message, i.atKey ?? false);
+}
+
+function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults, groups: readonly string[] = []): ServiceConfig[] {
+  // A target group's name stands for every target it discovers (src/fleet/sd.ts expands it).
+  const names = new Set([...targets.map((t) => t.name), ...groups]);
   const seen = new Set<string>();
   return (list(ctx, v, ['services']) ?? []).flatMap((item, i): ServiceConfig[] => {
     const p = ['services', i];
@@ -358,7 +374,7 @@ function validateServices(ctx: Ctx, v: unknown, targets: Target[], d: Defaults):
       return tn === undefined ? [] : [tn];
     });
     if (s['targets'] === undefined || (Array.isArray(s['targets']) && s['targets'].length === 0)) ctx.add([...p, 'targets'], 'is required: list at least one target name');
-    const rule = serviceRule(ctx, s['rule'], [...p, 'rule'], ts.length);
+    const rule = serviceRule(ctx, s['rule'], [...p, 'rule'], ts.some((t) => groups.includes(t)) ? 0 : ts.length);
     const sla = validateSla(ctx, s['sla'], [...p, 'sla']);
     const q = s['quality'] === undefined ? undefined : quality(ctx, s['quality'], [...p, 'quality'], d.quality);
     const regions = regionPolicy(ctx, s['regions'], [...p, 'regions']);

@@ -31,7 +31,7 @@ const CASES: [string, string][] = [
     ["invalid-targets-not-list.yml", ":2:3: targets: expected a list, got a mapping"],
     ["invalid-timeout-ge-interval.yml", ":6:14: targets[0].timeout: must be shorter than the interval (10s = 10000 ms), got \"10s\"; lower the timeout or raise the interval"],
     ["invalid-tls-cert-without-key.yml", ":6:7: targets[0].tls: cert_file and key_file go together: give both for a client certificate, or neither"],
-    ["invalid-top-level-typo.yml", ":1:1: target: unknown key \"target\"; did you mean \"targets\"? Allowed here: agent, defaults, targets, services, reflector, maintenance, remote_write"],
+    ["invalid-top-level-typo.yml", ":1:1: target: unknown key \"target\"; did you mean \"targets\"? Allowed here: agent, defaults, targets, services, reflector, maintenance, remote_write, target_groups"],
     ["invalid-unknown-key.yml", ":5:5: targets[0].intervall: unknown key \"intervall\"; did you mean \"interval\"? Allowed here: name, kind, interval, timeout, labels, url, method, headers, body, valid_status_codes, must_match, must_not_match, max_body_bytes, follow_redirects, max_redirects, ip_protocol, tls"],
     ["invalid-unknown-kind.yml", ":3:11: targets[0].kind: expected one of http, tcp, icmp, stun, udp-echo, got \"smtp\""],
     ["invalid-unknown-service-target.yml", ":7:20: services[0].targets[1]: unknown target \"portal\"; a service lists names from targets[].name (known: api)"],

@@ -1,5 +1,5 @@
-// remote_write: one fixture per rejected block (test/config/testdata-fleet/), each with its
-// exact message, and what an accepted block becomes.
+// The fleet's config (remote_write, target_groups, agent.shard): one fixture per rejected
+// block (test/config/testdata-fleet/), each with its exact message, and what an accepted one becomes.
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +19,16 @@ const CASES: [string, string][] = [
   ["invalid-rw-two-auths.yml", ":2:5: remote_write[0]: basic_auth, bearer_token and bearer_token_file are exclusive: set one of them"],
   ["invalid-rw-typo.yml", ":3:5: remote_write[0].remote_timout: unknown key \"remote_timout\"; did you mean \"remote_timeout\"? Allowed here: name, url, remote_timeout, headers, basic_auth, bearer_token, bearer_token_file, tls_config, queue_config"],
   ["invalid-rw-url-credentials.yml", ":2:10: remote_write[0].url: must not carry credentials; they would show in logs and metrics; use basic_auth with password_file or ${ENV}"],
+  ["invalid-shard-index.yml", ":2:28: agent.shard.index: is 3 but count is 3: shards are numbered 0 to 2; raise count to the number of agents (replicas)"],
+  ["invalid-tg-extension.yml", ":4:32: target_groups[0].file_sd_configs[0].files[0]: \"sd/web.txt\" must end in .json, .yml or .yaml (as in Prometheus); the extension says how to read it"],
+  ["invalid-tg-glob-dir.yml", ":4:32: target_groups[0].file_sd_configs[0].files[0]: \"sd/*/web.json\": only the file name may hold a *, as in Prometheus (e.g. /etc/slaprobe/sd/*.json)"],
+  ["invalid-tg-no-source.yml", ":2:5: target_groups[0]: needs file_sd_configs or http_sd_configs: where the addresses come from"],
+  ["invalid-tg-template-address.yml", ":5:7: target_groups[0].template.address: \"address\" comes from service discovery (the group's kind, each listed address, \"<group>:<address>\"); remove it from the template"],
+  ["invalid-tg-template-typo.yml", ":5:7: target_groups[0].template.intervall: unknown key \"intervall\"; did you mean \"interval\"? Allowed here: name, kind, interval, timeout, labels, url, method, headers, body, valid_status_codes, must_match, must_not_match, max_body_bytes, follow_redirects, max_redirects, ip_protocol, tls"],
+  ["invalid-tg-template-value.yml", ":6:16: target_groups[0].template.timeout: must be shorter than the interval (10s = 10000 ms), got \"20s\"; lower the timeout or raise the interval"],
 ];
 
-describe('remote_write rejections', () => {
+describe('fleet config rejections', () => {
   it.each(CASES)('%s', (file, expected) => {
     let messages: string[] = [];
     try {
@@ -34,7 +41,7 @@ describe('remote_write rejections', () => {
   });
 
   it('every fixture file has a case, and every case a file', () => {
-    expect(CASES.map(([f]) => f).sort()).toEqual(readdirSync(dir).filter((f) => f.startsWith('invalid-rw-')).sort());
+    expect(CASES.map(([f]) => f).sort()).toEqual(readdirSync(dir).filter((f) => f.startsWith('invalid-')).sort());
   });
 });
 
