@@ -3,7 +3,7 @@
 // the running config keeps working; a good one swaps targets, and the series of targets
 // that stayed keep their counters.
 import type { AddressInfo } from 'node:net';
-import { ConfigError, loadConfigFile } from './config/load.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config, Target } from './config/types.ts';
 import { type Logger, createLogger } from './log.ts';
 import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
@@ -43,13 +43,13 @@ export interface Agent {
 
 /** Loads the config (throws ConfigError), starts probing and serving. */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
-  const load = (): Config => {
-    const c = loadConfigFile(opts.configFile);
+  const load = async (): Promise<Config> => {
+    const c = await loadConfig(opts.configFile);
     if (!opts.listen && !opts.dataDir) return c;
     return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
   };
   /** The config file as loaded; `config` is what runs: plus discovered targets, cut to the shard. */
-  let base = load();
+  let base = await load();
   const log = opts.logger ?? createLogger(base.agent.log_level);
   const metrics = createMetrics({ region: base.agent.region, version: VERSION });
   let discovery: Discovery | undefined;
@@ -161,7 +161,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
     let next: Config;
     try {
-      next = load();
+      next = await load();
     } catch (e) {
       const messages = e instanceof ConfigError ? e.messages : [String(e)];
       metrics.configReloadSuccess.set(0);

@@ -2,7 +2,7 @@
 // failed, the agent stopped on an error); 2 bad usage or a bad config (nothing started).
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { startAgent } from './agent.ts';
-import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile } from './config/load.ts';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfig, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
 import type { Config } from './config/types.ts';
 import { VERSION } from './version.ts';
@@ -159,7 +159,7 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   }
   let cfg;
   try {
-    cfg = loadConfigFile(file);
+    cfg = await loadConfig(file);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.messages.join('\n')}\n`);

@@ -28,6 +28,9 @@ export interface Scheduler {
   nextDue(name: string): number | undefined;
 }
 
+/** Longest delay setTimeout honours (2^31 - 1 ms). */
+const MAX_TIMER = 2_147_483_647;
+
 export const wallClock = (): number => performance.timeOrigin + performance.now();
 
 /** Stable offset in [0, interval): FNV-1a of the name. */
@@ -72,12 +75,19 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   const arm = (e: Entry) => {
     if (stopped) return;
-    const delay = Math.max(0, e.next - now());
+    // setTimeout takes a 32-bit delay: a longer one fires at once (and every ms after).
+    const delay = Math.min(MAX_TIMER, Math.max(0, e.next - now()));
     e.timer = setTimeout(() => fire(e), delay);
   };
 
   const fire = (e: Entry) => {
     if (stopped || entries.get(e.target.name) !== e) return;
+    // Whatever woke us (a clamped delay, a timer firing early), a run never starts before
+    // it is due: re-arm instead. 1 ms of slack for timers' integer rounding.
+    if (now() < e.next - 1) {
+      arm(e);
+      return;
+    }
     const dueAt = e.next;
     // The n-th run is due at anchor + n x interval, whatever happened to run n-1; if the
     // process was suspended past several due times, those runs are skipped, not bunched.
@@ -152,5 +162,5 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
 /** Two configs of a target with the same key schedule and probe the same way. */
 function configKey(t: Target): string {
-  return JSON.stringify(t, (_k, v: unknown) => (v instanceof RegExp ? v.source : v));
+  return JSON.stringify(t);
 }

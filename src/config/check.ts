@@ -3,6 +3,11 @@
 // and returns undefined so that validation goes on and reports every problem at once.
 // Positions (file:line:column) are added by load.ts, which maps paths back to YAML nodes.
 import { parseDuration } from './duration.ts';
+import { patternError } from './pattern.ts';
+
+const MAX_PATTERN = 4096;
+/** Ceiling of a duration that sets no maximum of its own. */
+const MAX_DURATION = 366 * 86_400_000;
 
 export type Path = readonly (string | number)[];
 
@@ -111,7 +116,9 @@ export function duration(ctx: Ctx, v: unknown, path: Path, opts: { dflt?: number
   const ms = typeof v === 'string' ? parseDuration(v) : undefined;
   if (ms === undefined) return ctx.add(path, `expected a duration such as "30s", got ${describe(v)}; units: ms, s, m, h, d (e.g. "500ms", "1m30s")`);
   if (opts.min !== undefined && ms < opts.min) return ctx.add(path, `must be at least ${formatMs(opts.min)}, got ${JSON.stringify(v)}`);
-  if (opts.max !== undefined && ms > opts.max) return ctx.add(path, `must be at most ${formatMs(opts.max)}, got ${JSON.stringify(v)}`);
+  // Every duration has a ceiling, so "1e9d" cannot become Infinity or overflow a timer.
+  const max = opts.max ?? MAX_DURATION;
+  if (ms > max) return ctx.add(path, `must be at most ${formatMs(max)}, got ${JSON.stringify(v)}`);
   return ms;
 }
 
@@ -130,14 +137,14 @@ export function url(ctx: Ctx, v: unknown, path: Path, o: { hint: string; example
   return s;
 }
 
-export function regex(ctx: Ctx, v: unknown, path: Path): RegExp | undefined {
+/** An RE2 pattern (src/config/pattern.ts); returns its source, checked to compile. */
+export function pattern(ctx: Ctx, v: unknown, path: Path): string | undefined {
   const s = str(ctx, v, path);
   if (s === undefined) return undefined;
-  try {
-    return new RegExp(s);
-  } catch (e) {
-    return ctx.add(path, `is not a valid regular expression (${(e as Error).message}); JavaScript RegExp syntax, e.g. "^ok$"`);
-  }
+  if (s.length > MAX_PATTERN) return ctx.add(path, `is ${s.length} characters long; patterns are at most ${MAX_PATTERN}`);
+  const why = patternError(s);
+  if (why !== undefined) return ctx.add(path, `is not a valid RE2 pattern (${why}); RE2 syntax has no lookaround or backreferences, see README "Patterns", e.g. "^ok$"`);
+  return s;
 }
 
 export function stringMap(ctx: Ctx, v: unknown, path: Path, keyPattern?: RegExp, keyHint?: string): Record<string, string> {

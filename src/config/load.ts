@@ -1,10 +1,11 @@
 // Reads a YAML config file once, at the edge: parse, expand ${ENV} and ${file:...} secrets,
 // validate strictly, and report every problem as "file:line:column: yaml.path: message".
-import { readFileSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import { Ctx, type Path, pathString } from './check.ts';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { Ctx, type Issue, type Path, pathString } from './check.ts';
 import type { Config } from './types.ts';
 import { validateConfig } from './validate.ts';
 
@@ -25,21 +26,65 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Name to show in messages; defaults to the path given. */
   displayName?: string;
+  /**
+   * Structural check only (check-config --no-secrets): ${ENV} and ${file:} references are
+   * not resolved; each stands for a placeholder that passes the checks a secret must pass.
+   */
+  noSecrets?: boolean;
 }
 
+/** Largest config file read: far above any real one, far below what hurts the agent. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Largest secret file read (a key, a token, a certificate-sized blob). */
+export const MAX_SECRET_BYTES = 64 * 1024;
+/** Aliases the YAML parser expands before refusing (billion-laughs documents). */
+const MAX_ALIASES = 100;
+
+/** Synchronous load, for tools and tests; the agent uses loadConfig, which never blocks. */
 export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code);
-    throw new ConfigError([`${file}: cannot read config (${why}); pass an existing YAML file with --config, e.g. --config config/default.yaml`]);
-  }
-  return parseConfig(text, opts.displayName ?? file, { ...opts, baseDir: dirname(resolve(file)), source: resolve(file) });
+  const r = readCappedSync(file, MAX_CONFIG_BYTES);
+  if (typeof r !== 'string') throw new ConfigError([unreadable(opts.displayName ?? file, r)]);
+  const prep = prepare(r, opts.displayName ?? file, { ...opts, baseDir: dirname(resolve(file)), source: resolve(file) });
+  return finish(prep, new Map(prep.files.map((f) => [f, readCappedSync(f, MAX_SECRET_BYTES)])));
+}
+
+/**
+ * Loads a config without blocking the event loop: the file and every ${file:} secret are
+ * read asynchronously with a size cap, so a FIFO, /dev/zero or a huge file cannot stall
+ * /healthz or eat memory during a reload.
+ */
+export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<Config> {
+  const r = await readCapped(file, MAX_CONFIG_BYTES);
+  if (typeof r !== 'string') throw new ConfigError([unreadable(opts.displayName ?? file, r)]);
+  const prep = prepare(r, opts.displayName ?? file, { ...opts, baseDir: dirname(resolve(file)), source: resolve(file) });
+  const read = await Promise.all(prep.files.map(async (f) => [f, await readCapped(f, MAX_SECRET_BYTES)] as const));
+  return finish(prep, new Map(read));
+}
+
+function unreadable(file: string, r: ReadFailure): string {
+  const why = r.code === 'ENOENT' ? 'no such file' : r.code === 'EACCES' ? 'permission denied' : r.code === 'EISDIR' ? 'is a directory'
+    : r.code === 'ENOTREG' ? 'not a regular file' : r.code === 'EFBIG' ? `larger than ${MAX_CONFIG_BYTES} bytes` : String(r.code);
+  return `${file}: cannot read config (${why}); pass an existing YAML file with --config, e.g. --config config/default.yaml`;
 }
 
 export function parseConfig(text: string, name: string, opts: LoadOptions & { baseDir?: string; source?: string } = {}): Config {
+  const prep = prepare(text, name, opts);
+  return finish(prep, new Map(prep.files.map((f) => [f, readCappedSync(f, MAX_SECRET_BYTES)])));
+}
+
+interface Prepared {
+  name: string;
+  doc: Document;
+  at: (offset: number) => string;
+  raw: unknown;
+  /** Absolute paths of the ${file:} secrets the document refers to. */
+  files: string[];
+  opts: LoadOptions & { baseDir?: string; source?: string };
+}
+
+/** Parses the YAML (sync, no I/O) and lists the secret files it needs. */
+function prepare(text: string, name: string, opts: LoadOptions & { baseDir?: string; source?: string }): Prepared {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError([`${name}:1: config is larger than ${MAX_CONFIG_BYTES} bytes; split it or remove unused targets`]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: false });
   const at = (offset: number) => {
@@ -49,14 +94,35 @@ export function parseConfig(text: string, name: string, opts: LoadOptions & { ba
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => `${at(e.pos[0])}: YAML syntax error: ${e.message.split('\n')[0]} (${e.code}); fix the YAML at this position`));
   }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    // The parser refuses a document whose aliases expand past maxAliasCount (or point
+    // nowhere): name the first alias, the place to look.
+    let first: number | undefined;
+    visit(doc, { Alias(_k, n) { first ??= n.range?.[0]; return visit.BREAK; } });
+    throw new ConfigError([`${first === undefined ? `${name}:1:1` : at(first)}: YAML aliases: ${(e as Error).message.split('\n')[0]}; expand at most ${MAX_ALIASES} aliases, or write the values out`]);
+  }
+  const baseDir = opts.baseDir ?? process.cwd();
+  const files = new Set<string>();
+  walkStrings(raw, (v) => {
+    for (const m of v.matchAll(REF)) if (!m[0].startsWith('$$') && m[1]!.startsWith('file:')) files.add(resolve(baseDir, m[1]!.slice(5)));
+  });
+  return { name, doc, at, raw, files: opts.noSecrets ? [] : [...files], opts };
+}
+
+function finish(prep: Prepared, files: Map<string, string | ReadFailure>): Config {
+  const { name, doc, at, opts } = prep;
   const ctx = new Ctx();
-  const raw = expandSecrets(doc.toJS({ maxAliasCount: 100 }), [], ctx, opts.env ?? process.env, opts.baseDir ?? process.cwd());
+  const secrets: Secret[] = [];
+  const raw = expandSecrets(prep.raw, [], { ctx, env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd(), files, secrets, noSecrets: opts.noSecrets ?? false });
   const cfg = ctx.issues.length === 0 ? validateConfig(raw, opts.source ?? name, ctx) : undefined;
   if (!cfg) {
     // In file order, so the messages read top to bottom like the file.
     const located = ctx.issues.map((i) => ({ i, offset: locate(doc, i.path, i.atKey ?? false)?.range?.[0] }));
     located.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    throw new ConfigError(located.map(({ i, offset }) => `${offset === undefined ? name : at(offset)}: ${pathString(i.path)}: ${i.message}`));
+    throw new ConfigError(located.map(({ i, offset }) => `${offset === undefined ? `${name}:1` : at(offset)}: ${pathString(i.path)}: ${redact(i, secrets)}`));
   }
   return cfg;
 }
@@ -86,40 +152,155 @@ function locate(doc: Document, path: Path, atKey: boolean): Node | undefined {
   return best;
 }
 
+const REF = /\$?\$\{([^}]*)\}/g;
+
+interface Secret { path: Path; value: string }
+
+interface Expand {
+  ctx: Ctx;
+  env: NodeJS.ProcessEnv;
+  baseDir: string;
+  files: Map<string, string | ReadFailure>;
+  /** Every value that came from a reference, to be kept out of messages. */
+  secrets: Secret[];
+  noSecrets: boolean;
+}
+
+/** A placeholder for an unresolved secret (--no-secrets): long enough for a key's minimum. */
+const PLACEHOLDER = 'placeholder-secret-0123456789';
+
 /**
- * "${NAME}" takes an environment variable, "${file:/path}" a file's contents (trailing newline
- * removed, relative paths from the config's folder); "$${" is a literal "${". The values are
- * never logged: the agent logs names, kinds and intervals only.
+ * Values published as metric labels (names, region, labels) take no references: a secret
+ * there would be on /metrics for anyone who can scrape it.
  */
-function expandSecrets(v: unknown, path: Path, ctx: Ctx, env: NodeJS.ProcessEnv, baseDir: string): unknown {
+function published(path: Path): boolean {
+  return path.includes('labels') || (path[0] === 'agent' && path[1] === 'region')
+    || ((path[0] === 'targets' || path[0] === 'services') && path.length === 3 && path[2] === 'name')
+    || (path[0] === 'services' && path[2] === 'targets');
+}
+
+/**
+ * "${NAME}" takes an environment variable, "${file:/path}" a file's contents (surrounding
+ * whitespace trimmed, as prometheus/common does; relative paths from the config's folder);
+ * "$${" is a literal "${". The values are never logged nor put in a message: the agent logs
+ * names, kinds and intervals only, and a rejected value from a reference is shown as [secret].
+ */
+function expandSecrets(v: unknown, path: Path, x: Expand): unknown {
   if (typeof v === 'string') {
     if (!v.includes('${')) return v;
-    return v.replace(/\$?\$\{([^}]*)\}/g, (whole, ref: string) => {
+    if (published(path) && [...v.matchAll(REF)].some((m) => !m[0].startsWith('$$'))) {
+      x.ctx.add(path, 'is published as a metric label, so it cannot take ${...} references (secrets); write the value itself');
+      return '';
+    }
+    let refs = 0;
+    const out = v.replace(REF, (whole, ref: string) => {
       if (whole.startsWith('$$')) return whole.slice(1);
+      refs++;
       if (ref.startsWith('file:')) {
-        const f = resolve(baseDir, ref.slice(5));
-        try {
-          return readFileSync(f, 'utf8').replace(/\r?\n$/, '');
-        } catch (e) {
-          ctx.add(path, `cannot read secret file ${f} (${(e as NodeJS.ErrnoException).code}); check the path and its permissions`);
-          return '';
-        }
-      }
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) {
-        ctx.add(path, `"\${${ref}}" is not a valid reference; use \${ENV_VAR_NAME} or \${file:/path/to/secret}`);
+        const f = resolve(x.baseDir, ref.slice(5));
+        if (x.noSecrets) return PLACEHOLDER;
+        const r = x.files.get(f);
+        if (typeof r === 'string') return r.trim();
+        const why = r === undefined ? 'not read' : r.code === 'ENOTREG' ? 'not a regular file: a FIFO or device is never read'
+          : r.code === 'EFBIG' ? `larger than ${MAX_SECRET_BYTES} bytes` : r.code;
+        x.ctx.add(path, `cannot read secret file ${f} (${why}); check the path and its permissions`);
         return '';
       }
-      const val = env[ref];
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref)) {
+        x.ctx.add(path, `"\${${ref}}" is not a valid reference; use \${ENV_VAR_NAME} or \${file:/path/to/secret}`);
+        return '';
+      }
+      if (x.noSecrets) return PLACEHOLDER;
+      const val = x.env[ref];
       if (val === undefined) {
-        ctx.add(path, `environment variable ${ref} is not set; export it before starting slaprobe, or use \${file:/path} instead`);
+        x.ctx.add(path, `environment variable ${ref} is not set; export it before starting slaprobe, or use \${file:/path} instead (check-config --no-secrets checks the structure without it)`);
         return '';
       }
       return val;
     });
+    if (refs > 0 && out !== '') x.secrets.push({ path, value: out });
+    return out;
   }
-  if (Array.isArray(v)) return v.map((x, i) => expandSecrets(x, [...path, i], ctx, env, baseDir));
+  if (Array.isArray(v)) return v.map((el, i) => expandSecrets(el, [...path, i], x));
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, expandSecrets(x, [...path, k], ctx, env, baseDir)]));
+    return Object.fromEntries(Object.entries(v).map(([k, el]) => [k, expandSecrets(el, [...path, k], x)]));
   }
   return v;
+}
+
+/** An issue's message with every value from a reference replaced by [secret]. */
+function redact(i: Issue, secrets: Secret[]): string {
+  let m = i.message;
+  const related = (a: Path, b: Path) => a.every((s, k) => b[k] === s) || b.every((s, k) => a[k] === s);
+  // Longest first, so a secret containing another is removed whole.
+  for (const s of [...secrets].sort((a, b) => b.value.length - a.value.length)) {
+    // Messages about the value's own path can quote it whole or in part; elsewhere only a
+    // value long enough to be unmistakable is looked for.
+    if (!related(s.path, i.path) && s.value.length < 6) continue;
+    m = m.split(JSON.stringify(s.value)).join('[secret]').split(s.value).join('[secret]');
+  }
+  return m;
+}
+
+function walkStrings(v: unknown, f: (s: string) => void): void {
+  if (typeof v === 'string') f(v);
+  else if (Array.isArray(v)) for (const el of v) walkStrings(el, f);
+  else if (v && typeof v === 'object') for (const el of Object.values(v)) walkStrings(el, f);
+}
+
+interface ReadFailure { code: string }
+
+function openFlags(): number {
+  // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+  return constants.O_RDONLY | constants.O_NONBLOCK;
+}
+
+function refuse(st: Stats, cap: number): ReadFailure | undefined {
+  if (st.isDirectory()) return { code: 'EISDIR' };
+  if (!st.isFile()) return { code: 'ENOTREG' };
+  if (st.size > cap) return { code: 'EFBIG' };
+  return undefined;
+}
+
+/** The bytes read; a buffer filled to its last byte means the file grew while it was read. */
+function text(buf: Buffer, n: number, cap: number): string | ReadFailure {
+  if (n === buf.length) return { code: n > cap ? 'EFBIG' : 'EAGAIN' };
+  return buf.subarray(0, n).toString('utf8');
+}
+
+/** A regular file's text, at most `cap` bytes; anything else (FIFO, device, too big) fails. */
+async function readCapped(file: string, cap: number): Promise<string | ReadFailure> {
+  let fh;
+  try {
+    fh = await open(file, openFlags());
+    const st = await fh.stat();
+    const refused = refuse(st, cap);
+    if (refused) return refused;
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = (await fh.read(buf, n, buf.length - n, null)).bytesRead;
+    return text(buf, n, cap);
+  } catch (e) {
+    return { code: String((e as NodeJS.ErrnoException).code) };
+  } finally {
+    await fh?.close();
+  }
+}
+
+function readCappedSync(file: string, cap: number): string | ReadFailure {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, openFlags());
+    const st = fstatSync(fd);
+    const refused = refuse(st, cap);
+    if (refused) return refused;
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    return text(buf, n, cap);
+  } catch (e) {
+    return { code: String((e as NodeJS.ErrnoException).code) };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -65,8 +65,9 @@ export interface HttpTarget extends TargetBase {
   body?: string;
   /** Accepted status codes; empty = 200-299. */
   valid_status_codes: number[];
-  must_match: RegExp[];
-  must_not_match: RegExp[];
+  /** RE2 patterns (src/config/pattern.ts), checked at load. */
+  must_match: string[];
+  must_not_match: string[];
   max_body_bytes: number;
   follow_redirects: boolean;
   max_redirects: number;
@@ -83,7 +84,8 @@ export interface TcpTarget extends TargetBase {
   tls_enabled: boolean;
   tls: TlsClientOptions;
   send?: string;
-  expect?: RegExp;
+  /** RE2 pattern, checked at load. */
+  expect?: string;
   ip_protocol: IpProtocol;
 }
 

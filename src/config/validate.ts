@@ -6,7 +6,7 @@ import { REGION_DEFAULTS } from '../availability/regions.ts';
 import type { RegionPolicy } from '../availability/types.ts';
 import { PROBE_KINDS, type ProbeKind } from '../probes/types.ts';
 import {
-  Ctx, type Obj, type Path, bool, describe, duration, int, isObj, list, mapping, num, oneOf, regex, str, stringMap, url,
+  Ctx, type Obj, type Path, bool, describe, duration, int, isObj, list, mapping, num, oneOf, pattern, str, stringMap, url,
 } from './check.ts';
 import {
   AGENT_DEFAULTS, HTTP_DEFAULTS, ICMP_DEFAULTS, QUALITY_DEFAULTS, REFLECTOR_DEFAULTS, STUN_DEFAULTS, TARGET_DEFAULTS,
@@ -26,6 +26,12 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LABEL_HINT = 'a Prometheus label name: letters, digits and "_", not starting with a digit';
 const RESERVED_LABELS = ['region', 'target', 'kind', 'result', 'reason', 'phase', 'direction', 'service', 'sla', 'le', 'job', 'instance'];
 const IP_PROTOCOLS = ['auto', 'ip4', 'ip6'] as const;
+/** Longest interval or timeout: a day (timers beyond 2^31 ms, about 24.8 days, fire at once). */
+const MAX_INTERVAL = 86_400_000;
+/** Prometheus has no limit of its own; this keeps /metrics and the store sane. */
+const MAX_LABEL_VALUE = 1024;
+/** Far beyond what one agent sustains (the capacity warning says where that is). */
+export const MAX_TARGETS = 50_000;
 
 const TOP_KEYS = ['agent', 'defaults', 'targets', 'services', 'reflector', 'maintenance', 'remote_write', 'target_groups'] as const;
 const AGENT_KEYS = ['region', 'listen', 'data_dir', 'log_level', 'concurrency', 'name', 'shard'] as const;
@@ -80,8 +86,8 @@ function validateDefaults(ctx: Ctx, v: unknown): Defaults {
   const p = ['defaults'];
   const d = mapping(ctx, v, p, ['interval', 'timeout', 'labels', 'quality']) ?? {};
   return {
-    interval: duration(ctx, d['interval'], [...p, 'interval'], { min: 100 }) ?? TARGET_DEFAULTS.interval,
-    timeout: duration(ctx, d['timeout'], [...p, 'timeout'], { min: 1 }) ?? TARGET_DEFAULTS.timeout,
+    interval: duration(ctx, d['interval'], [...p, 'interval'], { min: 100, max: MAX_INTERVAL }) ?? TARGET_DEFAULTS.interval,
+    timeout: duration(ctx, d['timeout'], [...p, 'timeout'], { min: 1, max: MAX_INTERVAL }) ?? TARGET_DEFAULTS.timeout,
     labels: labels(ctx, d['labels'], [...p, 'labels']),
     quality: quality(ctx, d['quality'], [...p, 'quality'], QUALITY_DEFAULTS),
     intervalSet: d['interval'] !== undefined,
@@ -91,8 +97,22 @@ function validateDefaults(ctx: Ctx, v: unknown): Defaults {
 
 function labels(ctx: Ctx, v: unknown, path: Path): Record<string, string> {
   const out = stringMap(ctx, v, path, LABEL, LABEL_HINT);
-  for (const k of Object.keys(out)) {
+  for (const [k, val] of Object.entries(out)) {
     if (RESERVED_LABELS.includes(k)) ctx.add([...path, k], `label "${k}" is set by slaprobe itself; choose another name`, true);
+    if (val.length > MAX_LABEL_VALUE) ctx.add([...path, k], `is ${val.length} characters long; a label value is at most ${MAX_LABEL_VALUE} (every series carries it)`);
+  }
+  return out;
+}
+
+/**
+ * RFC 9110 section 5.5: a field value has no CR, LF or NUL. Caught here, once, rather than
+ * as a failed run (and counted downtime) every interval; the value itself is not shown, it
+ * is often a token.
+ */
+function headers(ctx: Ctx, v: unknown, p: Path): Record<string, string> {
+  const out = stringMap(ctx, v, p, /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name');
+  for (const [k, val] of Object.entries(out)) {
+    if (/[\r\n\0]/.test(val)) ctx.add([...p, k], 'contains a line break (CR or LF) or NUL, which no HTTP header may carry; remove it (a secret file\'s surrounding whitespace is trimmed, not a line break inside it)');
   }
   return out;
 }
@@ -105,8 +125,8 @@ export function quality(ctx: Ctx, v: unknown, path: Path, base: QualityTargets):
     : (list(ctx, q['windows'], [...path, 'windows']) ?? []).flatMap((w, i) => duration(ctx, w, [...path, 'windows', i], { min: 60_000, max: 31 * 86_400_000 }) ?? []);
   return {
     loss: lossPct === undefined ? base.loss : lossPct / 100,
-    jitter_ms: duration(ctx, q['jitter'], [...path, 'jitter']) ?? base.jitter_ms,
-    latency_ms: duration(ctx, q['latency'], [...path, 'latency']) ?? base.latency_ms,
+    jitter_ms: duration(ctx, q['jitter'], [...path, 'jitter'], { max: 60_000 }) ?? base.jitter_ms,
+    latency_ms: duration(ctx, q['latency'], [...path, 'latency'], { max: 60_000 }) ?? base.latency_ms,
     latency_mode: oneOf(ctx, q['latency_mode'], [...path, 'latency_mode'], ['rtt', 'half_rtt'] as const, base.latency_mode) ?? base.latency_mode,
     windows,
     confidence: num(ctx, q['confidence'], [...path, 'confidence'], { min: 0.5, max: 0.9999 }) ?? base.confidence,
@@ -115,6 +135,10 @@ export function quality(ctx: Ctx, v: unknown, path: Path, base: QualityTargets):
 
 function validateTargets(ctx: Ctx, v: unknown, d: Defaults): Target[] {
   const items = list(ctx, v, ['targets']) ?? [];
+  if (items.length > MAX_TARGETS) {
+    ctx.add(['targets'], `has ${items.length} targets; one agent runs at most ${MAX_TARGETS}: split them over several agents (shards)`);
+    return [];
+  }
   const out: Target[] = [];
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
@@ -137,8 +161,8 @@ function validateTargets(ctx: Ctx, v: unknown, d: Defaults): Target[] {
     const echo = kind === 'udp-echo';
     const dInterval = echo && !d.intervalSet ? UDP_ECHO_DEFAULTS.interval : d.interval;
     const dTimeout = echo && !d.timeoutSet ? UDP_ECHO_DEFAULTS.timeout : d.timeout;
-    const interval = duration(ctx, item['interval'], [...p, 'interval'], { min: 100, max: 86_400_000 }) ?? dInterval;
-    const timeout = duration(ctx, item['timeout'], [...p, 'timeout'], { min: 1 }) ?? Math.min(dTimeout, interval - 1);
+    const interval = duration(ctx, item['interval'], [...p, 'interval'], { min: 100, max: MAX_INTERVAL }) ?? dInterval;
+    const timeout = duration(ctx, item['timeout'], [...p, 'timeout'], { min: 1, max: MAX_INTERVAL }) ?? Math.min(dTimeout, interval - 1);
     if (item['timeout'] !== undefined && timeout >= interval) {
       ctx.add([...p, 'timeout'], `must be shorter than the interval (${item['interval'] ?? 'default'} = ${interval} ms), got ${JSON.stringify(item['timeout'])}; lower the timeout or raise the interval`);
     }
@@ -158,16 +182,16 @@ const KIND_VALIDATORS = {
     const codes = (list(ctx, o['valid_status_codes'], [...p, 'valid_status_codes']) ?? [])
       .flatMap((c, i) => int(ctx, c, [...p, 'valid_status_codes', i], { min: 100, max: 599 }) ?? []);
     const method = str(ctx, o['method'], [...p, 'method'], { pattern: /^[A-Z]+$/, hint: 'an HTTP method in capitals, e.g. GET, HEAD, POST' }) ?? HTTP_DEFAULTS.method;
-    const regexes = (key: string) => (list(ctx, o[key], [...p, key]) ?? []).flatMap((r, i) => regex(ctx, r, [...p, key, i]) ?? []);
+    const patterns = (key: string) => (list(ctx, o[key], [...p, key]) ?? []).flatMap((r, i) => pattern(ctx, r, [...p, key, i]) ?? []);
     const body = o['body'] === undefined ? undefined : str(ctx, o['body'], [...p, 'body']);
     if (url === undefined) return undefined;
     return {
       ...base, kind: 'http', url, method,
-      headers: stringMap(ctx, o['headers'], [...p, 'headers'], /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name'),
+      headers: headers(ctx, o['headers'], [...p, 'headers']),
       ...(body !== undefined ? { body } : {}),
       valid_status_codes: codes,
-      must_match: regexes('must_match'),
-      must_not_match: regexes('must_not_match'),
+      must_match: patterns('must_match'),
+      must_not_match: patterns('must_not_match'),
       max_body_bytes: int(ctx, o['max_body_bytes'], [...p, 'max_body_bytes'], { min: 0, dflt: HTTP_DEFAULTS.max_body_bytes }) ?? HTTP_DEFAULTS.max_body_bytes,
       follow_redirects: bool(ctx, o['follow_redirects'], [...p, 'follow_redirects'], HTTP_DEFAULTS.follow_redirects),
       max_redirects: int(ctx, o['max_redirects'], [...p, 'max_redirects'], { min: 0, max: 100, dflt: HTTP_DEFAULTS.max_redirects }) ?? HTTP_DEFAULTS.max_redirects,
@@ -181,7 +205,7 @@ const KIND_VALIDATORS = {
     const tlsEnabled = tlsRaw === true || isObj(tlsRaw);
     if (tlsRaw !== undefined && typeof tlsRaw !== 'boolean' && !isObj(tlsRaw)) ctx.add([...p, 'tls'], `expected true, false or a mapping of TLS options, got ${describe(tlsRaw)}`);
     const send = o['send'] === undefined ? undefined : str(ctx, o['send'], [...p, 'send']);
-    const expect = o['expect'] === undefined ? undefined : regex(ctx, o['expect'], [...p, 'expect']);
+    const expect = o['expect'] === undefined ? undefined : pattern(ctx, o['expect'], [...p, 'expect']);
     if (hp === undefined) return undefined;
     const [host, port] = splitHostPort(hp);
     return {
@@ -438,7 +462,7 @@ function validateReflector(ctx: Ctx, v: unknown, p: Path): ReflectorConfig | und
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !(o instanceof RegExp) && !Object.isFrozen(o)) {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
     for (const v of Object.values(o)) deepFreeze(v);
   }

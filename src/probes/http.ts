@@ -2,6 +2,7 @@
 // connect and tls phases and the certificate chain), ttfb from connection ready to response
 // headers, transfer from headers to the last body byte.
 import { Client } from 'undici';
+import { patternMatches } from '../config/pattern.ts';
 import type { HttpTarget } from '../config/types.ts';
 import { ConnectError, type TimedConnection, connectTimed, hr, secondsSince } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
@@ -105,10 +106,10 @@ export const httpProbe: ProbeFn = async (target, signal) => {
       if (!okStatus) return fail('status', `status ${res.statusCode} not in ${t.valid_status_codes.length ? t.valid_status_codes.join(',') : '200-299'}`, base);
       if (keep) {
         const text = Buffer.concat(chunks).toString('utf8');
-        const missing = t.must_match.find((r) => !r.test(text));
-        if (missing) return fail('body_mismatch', `body does not match ${missing}`, base);
-        const bad = t.must_not_match.find((r) => r.test(text));
-        if (bad) return fail('body_mismatch', `body matches ${bad}`, base);
+        const missing = t.must_match.find((r) => !patternMatches(r, text));
+        if (missing !== undefined) return fail('body_mismatch', `body does not match /${missing}/`, base);
+        const bad = t.must_not_match.find((r) => patternMatches(r, text));
+        if (bad !== undefined) return fail('body_mismatch', `body matches /${bad}/`, base);
       }
       return { success: true, ...base };
     } finally {

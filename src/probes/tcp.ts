@@ -1,4 +1,5 @@
 // TCP probe: connect time, optional TLS handshake, optional send / expect.
+import { patternMatches } from '../config/pattern.ts';
 import type { TcpTarget } from '../config/types.ts';
 import { ConnectError, connectTimed, hr, secondsSince } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
@@ -31,13 +32,13 @@ export const tcpProbe: ProbeFn = async (target, signal) => {
     const outcome = await new Promise<ProbeResult>((resolve) => {
       let buf = '';
       const done = (r: ProbeResult) => { socket.removeAllListeners(); signal.removeEventListener('abort', onAbort); resolve(r); };
-      const onAbort = () => done(fail('timeout', `no answer matching ${expect} before the timeout`, { ...base, code: 'ABORT_ERR' }));
+      const onAbort = () => done(fail('timeout', `no answer matching /${expect}/ before the timeout`, { ...base, code: 'ABORT_ERR' }));
       signal.addEventListener('abort', onAbort, { once: true });
       socket.on('data', (d: Buffer) => {
         buf = (buf + d.toString('utf8')).slice(-EXPECT_BUFFER);
-        if (expect.test(buf)) done({ success: true, ...base, phases: { ...base.phases, ttfb: secondsSince(t0) } });
+        if (patternMatches(expect, buf)) done({ success: true, ...base, phases: { ...base.phases, ttfb: secondsSince(t0) } });
       });
-      socket.on('end', () => done(fail('expect', `connection closed before an answer matched ${expect}`, base)));
+      socket.on('end', () => done(fail('expect', `connection closed before an answer matched /${expect}/`, base)));
       socket.on('error', (e) => { const c = classify(e); done(fail(c.reason, detailOf(e), { ...base, code: c.code })); });
     });
     return outcome;

@@ -4,22 +4,23 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, EMBEDDED_DEFAULT, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { EMBEDDED_DEFAULT, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import type { HttpTarget, IcmpTarget, UdpEchoTarget } from '../../src/config/types.ts';
+import { messagesOf } from '../support/config.ts';
 
 const dir = join(import.meta.dirname, 'testdata');
 
 const CASES: [string, string][] = [
     ["invalid-bad-duration.yml", ":5:15: targets[0].interval: expected a duration such as \"30s\", got \"fast\"; units: ms, s, m, h, d (e.g. \"500ms\", \"1m30s\")"],
     ["invalid-bad-name.yml", ":2:11: targets[0].name: \"my api\" is not valid: letters, digits, \"_\", \".\", \":\" and \"-\", starting with a letter or digit, at most 100 characters"],
-    ["invalid-bad-regex.yml", ":5:18: targets[0].must_match[0]: is not a valid regular expression (Invalid regular expression: /(unclosed/: Unterminated group); JavaScript RegExp syntax, e.g. \"^ok$\""],
+    ["invalid-bad-regex.yml", ":5:18: targets[0].must_match[0]: is not a valid RE2 pattern (error parsing regexp: missing closing ): `(unclosed`); RE2 syntax has no lookaround or backreferences, see README \"Patterns\", e.g. \"^ok$\""],
     ["invalid-bad-url.yml", ":4:10: targets[0].url: \"127.0.0.1/health\" is not a valid URL; write it in full, e.g. https://meet.example.com/health"],
     ["invalid-bare-number-duration.yml", ":5:14: targets[0].timeout: expected a duration such as \"30s\", got number 5; units: ms, s, m, h, d (e.g. \"500ms\", \"1m30s\")"],
     ["invalid-duplicate-key.yml", ":3:3: YAML syntax error: Map keys must be unique (DUPLICATE_KEY); fix the YAML at this position"],
     ["invalid-duplicate-name.yml", ":5:11: targets[1].name: duplicate target name \"api\" (also targets[0]); target names must be unique"],
     ["invalid-icmp-train-too-long.yml", ":7:14: targets[0].timeout: is 5000 ms but 100 packets at 1000 ms spacing need at least 100000 ms; raise timeout (and interval), or send fewer packets"],
     ["invalid-log-level.yml", ":2:14: agent.log_level: expected one of fatal, error, warn, info, debug, trace, got \"verbose\""],
-    ["invalid-missing-env.yml", ":6:22: targets[0].headers.Authorization: environment variable SLAPROBE_TEST_UNSET_TOKEN is not set; export it before starting slaprobe, or use ${file:/path} instead"],
+    ["invalid-missing-env.yml", ":6:22: targets[0].headers.Authorization: environment variable SLAPROBE_TEST_UNSET_TOKEN is not set; export it before starting slaprobe, or use ${file:/path} instead (check-config --no-secrets checks the structure without it)"],
     ["invalid-missing-kind.yml", ":2:5: targets[0].kind: is required: one of http, tcp, icmp, stun, udp-echo"],
     ["invalid-missing-port.yml", ":4:14: targets[0].address: \"127.0.0.1\" has no port; write host:port, e.g. turn.example.com:3478"],
     ["invalid-reflector-no-keys.yml", ":2:3: reflector.keys: is required: at least one key id and secret, e.g. keys: {default: ${SLAPROBE_ECHO_KEY}}; the reflector answers only authenticated packets"],
@@ -38,17 +39,12 @@ const CASES: [string, string][] = [
     ["invalid-url-scheme.yml", ":4:10: targets[0].url: scheme \"ftp\" is not supported; use http:// or https://"],
     ["invalid-wrong-type.yml", ":2:16: agent.concurrency: expected a whole number, got \"many\""],
     ["invalid-yaml-syntax.yml", ":4:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ] (BAD_INDENT); fix the YAML at this position"],
+    ["invalid-interval-overflow.yml", ":2:13: defaults.interval: must be at most 1d, got \"1000d\""],
+    ["invalid-regex-lookahead.yml", ":5:13: targets[0].expect: is not a valid RE2 pattern (error parsing regexp: invalid or unsupported Perl syntax: `(?=`); RE2 syntax has no lookaround or backreferences, see README \"Patterns\", e.g. \"^ok$\""],
+    ["invalid-alias-bomb.yml", ":3:8: YAML aliases: Excessive alias count indicates a resource exhaustion attack; expand at most 100 aliases, or write the values out"],
+    ["invalid-header-crlf.yml", ":6:17: targets[0].headers.X-Tenant: contains a line break (CR or LF) or NUL, which no HTTP header may carry; remove it (a secret file's surrounding whitespace is trimmed, not a line break inside it)"],
+    ["invalid-label-from-secret.yml", ":6:13: targets[0].labels.team: is published as a metric label, so it cannot take ${...} references (secrets); write the value itself"],
 ];
-
-function messagesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.messages;
-    throw e;
-  }
-  throw new Error('config was accepted');
-}
 
 describe('config rejections', () => {
   it.each(CASES)('%s', (file, expected) => {
