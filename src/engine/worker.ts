@@ -5,6 +5,8 @@
 import { parentPort } from 'node:worker_threads';
 import { createScheduler } from '../scheduler.ts';
 import { runProbe } from '../runner.ts';
+import { PROBES } from '../probes/index.ts';
+import { icmpStreamProbe, retainStreams, stopStreams } from './ping-stream.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 
 const port = parentPort;
@@ -28,13 +30,16 @@ const post = (m: FromEngine, now = false) => {
 };
 const stopCtl = new AbortController();
 let concurrency = 64;
+// The agent's icmp targets run through one long-lived ping each (ping-stream.ts); a one-shot
+// run (slaprobe probe, check-config) keeps the train of src/probes/icmp.ts.
+const probes = { ...PROBES, icmp: icmpStreamProbe };
 
 const scheduler = (() => {
   let s: ReturnType<typeof createScheduler> | undefined;
   return () => (s ??= createScheduler({
     concurrency,
     run: async (target, dueAt, startedAt) => {
-      const { result, durationSeconds } = await runProbe(target, stopCtl.signal);
+      const { result, durationSeconds } = await runProbe(target, stopCtl.signal, probes);
       // A run cut short by the agent's own shutdown observed nothing about the target:
       // recording it would write a false failure into the availability timeline.
       if (stopCtl.signal.aborted) return;
@@ -51,10 +56,12 @@ port.on('message', (m: ToEngine & { concurrency?: number }) => {
     if (m.concurrency) concurrency = m.concurrency;
     const s = scheduler();
     s.set(m.targets);
+    retainStreams(new Set(m.targets.filter((t) => t.kind === 'icmp').map((t) => t.name)));
     void s.firstRound().then(() => post({ type: 'first-round' }, true));
   } else if (m.type === 'stop') {
     stopCtl.abort();
     void scheduler().stop().then(() => {
+      stopStreams();
       if (flushTimer) clearTimeout(flushTimer);
       post({ type: 'stopped' }, true);
       port.close();
