@@ -3,10 +3,11 @@
 // probers one after the other in the same run, each pinned alone to CPU 0 (the bench itself
 // on CPU 1). Method as bench/core.ts (docs/bench-core.md); figures for docs/bench-icmp.md.
 //
-// slaprobe's icmp probe spawns the system ping (iputils) once per run, so its CPU is the
-// agent's own (utime + stime, every thread) PLUS its ping children: those it has reaped
-// (the agent's cutime + cstime) and those still alive at either end of the window (their
-// utime + stime, found by their parent pid). smokeping_prober is one Go process with its
+// The agent runs one long-lived system ping (iputils) per icmp target (src/engine/ping-stream.ts),
+// so its CPU is the agent's own (utime + stime, every thread) PLUS its ping children: those
+// it has reaped (the agent's cutime + cstime) and those alive at either end of the window
+// (their utime + stime, found by their parent pid). Their memory is shown as the sum of
+// their PSS (shared pages split between the processes that map them), not of their RSS. smokeping_prober is one Go process with its
 // own raw ICMP sockets (--privileged): utime + stime. Not a test: no assertion.
 //
 //   node bench/icmp.ts [--hosts 10,50,200] [--seconds 30] [--warmup 20s] [--packets 10]
@@ -94,7 +95,16 @@ function statFields(pid: number | string): string[] | undefined {
   }
 }
 
-interface TreeCpu { self: number; reaped: number; live: number; liveCount: number; liveRssMiB: number }
+interface TreeCpu { self: number; reaped: number; live: number; liveCount: number; liveRssMiB: number; livePids: number[] }
+
+/** Proportional set size of a process, MiB (0 once it is gone). */
+function pssMiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * CPU seconds of a process and its children: its own utime + stime (every thread), its
@@ -106,6 +116,7 @@ function treeCpu(pid: number): TreeCpu {
   let live = 0;
   let liveCount = 0;
   let liveRssPages = 0;
+  const livePids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || name === String(pid)) continue;
     const f = statFields(name);
@@ -113,9 +124,10 @@ function treeCpu(pid: number): TreeCpu {
     live += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     liveRssPages += Number(f[21]);
     liveCount++;
+    livePids.push(Number(name));
   }
   const f = statFields(pid)!;
-  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK, live: live / CLK_TCK, liveCount, liveRssMiB: (liveRssPages * 4096) / 2 ** 20 };
+  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK, live: live / CLK_TCK, liveCount, liveRssMiB: (liveRssPages * 4096) / 2 ** 20, livePids };
 }
 const treeTotal = (t: TreeCpu) => t.self + t.reaped + t.live;
 
@@ -124,14 +136,17 @@ const treeTotal = (t: TreeCpu) => t.self + t.reaped + t.live;
 
 const reading = (pid: number) => ({ t: performance.now(), tree: treeCpu(pid), cpu0: cpuBusySeconds(PROBER_CPU), wait: runQueueSeconds(pid) });
 
-/** Live children (count and RSS) sampled once a second over the window, averaged. */
+/** Live children (count, summed RSS and PSS) sampled every 2 s over the window, averaged. */
 function sampleChildren(pid: number) {
-  const samples: TreeCpu[] = [];
-  const timer = setInterval(() => samples.push(treeCpu(pid)), 1000);
+  const samples: (TreeCpu & { pss: number })[] = [];
+  const timer = setInterval(() => {
+    const t = treeCpu(pid);
+    samples.push({ ...t, pss: t.livePids.reduce((a, p) => a + pssMiB(p), 0) });
+  }, 2000);
   return () => {
     clearInterval(timer);
-    const mean = (k: 'liveCount' | 'liveRssMiB') => samples.reduce((a, s) => a + s[k], 0) / Math.max(1, samples.length);
-    return { count: mean('liveCount'), rssMiB: mean('liveRssMiB'), maxCount: Math.max(0, ...samples.map((s) => s.liveCount)) };
+    const mean = (k: 'liveCount' | 'liveRssMiB' | 'pss') => samples.reduce((a, s) => a + s[k], 0) / Math.max(1, samples.length);
+    return { count: mean('liveCount'), rssMiB: mean('liveRssMiB'), pssMiB: mean('pss'), maxCount: Math.max(0, ...samples.map((s) => s.liveCount)) };
   };
 }
 
@@ -182,8 +197,8 @@ interface Row {
   cpuSecondsPer1000: number;
   rssMiB: number;
   hwmMiB: number;
-  /** slaprobe: live ping children, averaged over 1 s samples, and their summed RSS. */
-  pingChildren?: { count: number; maxCount: number; rssMiB: number };
+  /** slaprobe: live ping children, averaged over 2 s samples, and their summed RSS and PSS. */
+  pingChildren?: { count: number; maxCount: number; rssMiB: number; pssMiB: number };
   latenessP99Ms: number | null;
   otherOnProberCpuPercent: number;
   runQueueWaitPercent: number;
@@ -289,11 +304,11 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const header = ['prober', 'hosts', 'pkt/s asked', 'pkt/s sent', 'received %', 'CPU % of core', 'of which ping %', 'CPU s / 1k pkts', 'RSS MiB', 'peak RSS MiB', 'ping procs (avg/max, RSS MiB)', 'lateness p99 ms', 'others on CPU 0 %', 'run-queue wait %'];
+  const header = ['prober', 'hosts', 'pkt/s asked', 'pkt/s sent', 'received %', 'CPU % of core', 'of which ping %', 'CPU s / 1k pkts', 'RSS MiB', 'peak RSS MiB', 'ping procs (avg/max, PSS MiB)', 'lateness p99 ms', 'others on CPU 0 %', 'run-queue wait %'];
   const table = rows.map((r) => [
     r.prober, String(r.hosts), f(r.rate, 0), f(r.sentPerSecond), f((100 * r.received) / r.sent, 2), f(r.cpuPercentOfCore, 2),
     r.prober === 'slaprobe' ? f((100 * r.childCpuSeconds) / r.windowSeconds, 2) : '-', f(r.cpuSecondsPer1000, 3), f(r.rssMiB), f(r.hwmMiB),
-    r.pingChildren ? `${f(r.pingChildren.count)}/${r.pingChildren.maxCount}, ${f(r.pingChildren.rssMiB)}` : '-',
+    r.pingChildren ? `${f(r.pingChildren.count)}/${r.pingChildren.maxCount}, ${f(r.pingChildren.pssMiB)}` : '-',
     f(r.latenessP99Ms, 2), f(r.otherOnProberCpuPercent), f(r.runQueueWaitPercent),
   ]);
   printTable(header, table);

@@ -174,9 +174,9 @@ export function stopStreams(): void {
 }
 
 /**
- * A run of an icmp target in the agent: takes the fates decided since the last run, waiting
- * (until the run's deadline at most) for `packets` of them. On the first run the stream
- * starts, so it returns at the deadline with the packets sent by then.
+ * A run of an icmp target in the agent: takes the fates decided since the last run. The
+ * first run starts the stream and returns after `packets` fates or at its deadline, with
+ * the packets decided by then.
  */
 export const icmpStreamProbe: ProbeFn = async (target, signal) => {
   const t = target as IcmpTarget;
@@ -202,11 +202,16 @@ export const icmpStreamProbe: ProbeFn = async (target, signal) => {
     stopStream(s);
     s = undefined;
   }
+  // A new stream's run waits for `packets` fates (or its deadline); later runs take what
+  // was decided since the run before, waiting only if nothing was: waiting for a count there
+  // would make every run wait out the half-interval the first one left behind.
+  const fresh = !s;
   s ??= start(bin, t, address, key);
   const stream = s;
+  const enough = fresh ? t.packets : 1;
   await new Promise<void>((resolve) => {
     const check = () => {
-      if (signal.aborted || stream.exited || stream.fates.length >= t.packets) {
+      if (signal.aborted || stream.exited || stream.fates.length >= enough) {
         signal.removeEventListener('abort', check);
         stream.wake = undefined;
         resolve();
