@@ -17,6 +17,7 @@ Usage:
   slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P] [--format F] ...
   slaprobe exclude --service S --from TIME --to TIME --reason TEXT ...
   slaprobe status --out DIR [--config FILE] [--data-dir DIR]
+  slaprobe export openslo [--config FILE] [--out FILE]
   slaprobe version
 
 Run "slaprobe COMMAND --help" for a command's options.
@@ -57,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./cli/exclude.ts')).excludeCommand(rest);
     case 'status':
       return (await import('./cli/status.ts')).statusCommand(rest);
+    case 'export':
+      return (await import('./cli/export.ts')).exportCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`slaprobe ${VERSION} (node ${process.version})\n`);
