@@ -29,6 +29,11 @@ const CSS = `
 
 /** The credit rule in words, for the customer. */
 export function creditText(rule: CreditRule): string {
+  if (rule.type === 'none') return ruleText(rule);
+  return `${ruleText(rule)} ${rule.when === 'missed' ? 'Owed only in a period that misses its target.' : 'Owed for every counted minute, met or not.'}`;
+}
+
+function ruleText(rule: CreditRule): string {
   switch (rule.type) {
     case 'none':
       return 'This agreement has no credit clause.';
