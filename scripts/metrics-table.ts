@@ -9,7 +9,7 @@ export async function metricsTable(): Promise<string> {
     const unit = /_seconds(_total)?$/.test(x.name) ? 'seconds' : /_timestamp_seconds$/.test(x.name) ? 'Unix seconds'
       : /_ratio/.test(x.name) ? 'ratio (0-1)' : /_packets$/.test(x.name) ? 'packets' : x.name === 'slaprobe_mos' ? 'MOS (1-4.5)' : '-';
     const t = String(x.type);
-    const type = t === 'counter' ? 'counter' : t === 'histogram' ? 'histogram' : 'gauge';
+    const type = t === 'counter' || t === 'histogram' || t === 'summary' ? t : 'gauge';
     return `| \`${x.name}\` | ${type} | ${[...labels, 'region'].map((l) => `\`${l}\``).join(', ')} | ${x.name.endsWith('_timestamp_seconds') ? 'Unix seconds' : unit} | ${x.help.replace(/\|/g, '\\|')} |`;
   });
   return ['| name | type | labels | unit | meaning |', '|---|---|---|---|---|', ...rows].join('\n');

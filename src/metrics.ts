@@ -3,7 +3,7 @@
 // everything else from a closed set in this file or in src/probes/types.ts.
 // The names are a contract used by deploy/ (rules, alerts, dashboards) and documented in
 // README.md; test/metrics.test.ts checks that every name here appears there.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { Target } from './config/types.ts';
 
 /** Seconds. Dense around the 150 ms latency target of HEDU-5.4 / UMEET-5.4. */
@@ -108,11 +108,14 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     }),
 
     // --- http / tls --------------------------------------------------------------------------
-    httpPhase: new Histogram({
+    // A summary without quantiles (_sum and _count: mean phase times by rate()), not a
+    // histogram: 10 series per HTTP target instead of 90. The distribution that alerts and
+    // SLOs need is the whole run's, in slaprobe_probe_duration_seconds.
+    httpPhase: new Summary({
       name: 'slaprobe_http_phase_duration_seconds',
-      help: 'Duration of each phase of an HTTP probe: dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
+      help: 'Duration of each phase of an HTTP probe (sum and count: rate(_sum) / rate(_count) is the mean): dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
       labelNames: ['target', 'phase'] as const,
-      buckets: DURATION_BUCKETS,
+      percentiles: [],
       registers: r,
     }),
     tlsCertExpiry: new Gauge({
@@ -204,10 +207,12 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['target'] as const,
       registers: r,
     }),
-    qualityVerdict: new Gauge({
-      name: 'slaprobe_quality_verdict',
-      help: '1 for the current verdict (met | breached | insufficient_data) of a quantity (loss | jitter | latency) over a window (15m, 1h, month ...), 0 for the others.',
-      labelNames: ['target', 'quantity', 'window', 'verdict'] as const,
+    // One series per quantity and window with the verdict as its value, not one 0/1 series
+    // per verdict: 9 series per packet target instead of 27.
+    qualityBreached: new Gauge({
+      name: 'slaprobe_quality_breached',
+      help: 'The verdict of a quantity (loss | jitter | latency) over a window (15m, 1h, month ...): 1 breached, 0 met, -1 not enough packets to say (insufficient_data).',
+      labelNames: ['target', 'quantity', 'window'] as const,
       registers: r,
     }),
     lossUpperBound: new Gauge({
@@ -258,7 +263,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     }),
     availabilityRatio: new Gauge({
       name: 'slaprobe_availability_ratio',
-      help: 'Availability of the service under the policy for the current period: (total - counted unavailable) / total, in minutes, excluded time removed.',
+      help: 'Availability of the service under the policy for the current period so far, as slaprobe report computes it: (total - counted unavailable) / total, excluded time removed; recomputed from the store, so a later exclusion corrects it.',
       labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
@@ -274,18 +279,33 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
-    // Seconds, not minutes: Prometheus base units (promtool check metrics insists). The
-    // accounting is in whole minutes, so the counter moves in steps of 60.
+    // Per policy: each policy counts by its own rules (minimum outage, rounding, exclusions,
+    // period and time zone), so a service with `sla: [udesk, hedu]` has both. Every
+    // (service, sla, state) series exists at 0 from the first scrape: rate() never sees a
+    // counter born mid-outage. Monotonic: an exclusion recorded later lowers the period
+    // gauges below, never these.
     serviceSeconds: new Counter({
       name: 'slaprobe_service_seconds_total',
-      help: 'Service time by state, in seconds (accounted in whole minutes, so steps of 60): up, degraded, down (all down time), down_counted (down time in outages that count under the minimum-outage rule), unknown, excluded.',
-      labelNames: ['service', 'state'] as const,
+      help: 'Service time under the policy by state, seconds, for rate() and burn rates: up, degraded (partial included), down, unknown and excluded grow with the timeline (fractional); down_counted (down time of outages that count under the policy) grows as the policy counts it: in whole minutes when it rounds, and by the whole outage at once when it reaches min_outage.',
+      labelNames: ['service', 'sla', 'state'] as const,
+      registers: r,
+    }),
+    periodUnavailableSeconds: new Gauge({
+      name: 'slaprobe_period_unavailable_seconds',
+      help: 'Counted unavailable time of the current period under the policy so far, seconds, as slaprobe report computes it; recomputed from the store, so a later exclusion lowers it.',
+      labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
     incidents: new Counter({
       name: 'slaprobe_incidents_total',
-      help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial).',
+      help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial), as the service\'s first policy delimits them; every level exists at 0 from the first scrape.',
       labelNames: ['service', 'level'] as const,
+      registers: r,
+    }),
+    qualityBreachedSince: new Gauge({
+      name: 'slaprobe_quality_breached_since_timestamp_seconds',
+      help: 'Unix time the open quality breach of the target (any quantity over its shortest window) started; absent when there is none. The L2 recovery deadline (4 h, HEDU-5.8) runs from here.',
+      labelNames: ['target'] as const,
       registers: r,
     }),
     outageOpenSince: new Gauge({

@@ -43,8 +43,10 @@ describe('quality breach -> degraded service', () => {
       if (logs.some((l) => l['service'] === 'meeting' && l['to'] === 'degraded')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(text).toMatch(/slaprobe_quality_verdict\{target="media",quantity="latency",window="15m",verdict="breached",region="local"\} 1/);
+    expect(text).toMatch(/slaprobe_quality_breached\{target="media",quantity="latency",window="15m",region="local"\} 1/);
     expect(logs.find((l) => l['service'] === 'meeting' && l['to'] === 'degraded')).toBeDefined();
+    // The L2 deadline's clock: when the breach began, in the same second as the state change.
+    expect(text).toMatch(/slaprobe_quality_breached_since_timestamp_seconds\{target="media",region="local"\} \d+/);
     expect(text).toMatch(/slaprobe_service_up\{service="meeting",region="local"\} 1/);
     expect(text).not.toMatch(/slaprobe_outage_open_since_timestamp_seconds\{service="meeting"/);
   });

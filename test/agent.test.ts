@@ -161,7 +161,7 @@ describe('agent', () => {
       const t = await metricsText();
       return sample(t, 'slaprobe_packets_sent_total', { target: 'echo' }) && sample(t, 'slaprobe_availability_ratio', { service: 'meeting', sla: 'udesk' }) !== undefined ? t : undefined;
     });
-    for (const name of ['slaprobe_jitter_seconds', 'slaprobe_mos', 'slaprobe_quality_verdict', 'slaprobe_loss_ratio_upper_bound', 'slaprobe_reflector_packets_total', 'slaprobe_service_up', 'slaprobe_error_budget_remaining_seconds']) {
+    for (const name of ['slaprobe_jitter_seconds', 'slaprobe_mos', 'slaprobe_quality_breached', 'slaprobe_loss_ratio_upper_bound', 'slaprobe_reflector_packets_total', 'slaprobe_service_up', 'slaprobe_error_budget_remaining_seconds']) {
       expect(text, name).toContain(`\n${name}{`);
     }
     let out: string;

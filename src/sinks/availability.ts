@@ -2,9 +2,15 @@
 // calculator and `slaprobe report` read), keeps each service's live state by its rule, logs
 // a line per service state change and keeps the availability metrics current. It never
 // throws into the runner: store errors are logged (at most once a minute) and counted.
+//
+// Every figure comes from the calculator (reportService), per policy, recomputed from the
+// store on a timer: gauges carry the period as `slaprobe report` would print it now (a later
+// exclusion corrects them); counters grow by the difference between two recomputations, so
+// they never go back and rate() over them follows the budget as it moves.
 import type pino from 'pino';
 import { periodAt } from '../availability/calendar.ts';
 import type { PeriodReport } from '../availability/account.ts';
+import type { Period } from '../availability/types.ts';
 import { reportService } from '../availability/service.ts';
 import { GAP_FACTOR, serviceState } from '../availability/timeline.ts';
 import type { ServiceState, SlaPolicy, TargetState } from '../availability/types.ts';
@@ -21,7 +27,10 @@ export interface AvailabilityDeps {
   metrics: Metrics;
   log: pino.Logger;
   now?: () => number;
-  /** How often the period figures are recomputed from the store, ms (default 30 s). */
+  /**
+   * How often the figures are recomputed from the store, ms. Default: the shortest target
+   * interval, between 1 s and 30 s, so the counters move as often as the evidence does.
+   */
   refreshEvery?: number;
   /** Heartbeat period, ms (default 10 s): the last beat bounds a killed agent's run. */
   beatEvery?: number;
@@ -39,10 +48,34 @@ export interface AvailabilitySink extends Sink {
   close(): void;
 }
 
-/** Minutes counters and incidents use the service's first policy, or this one. */
-const FALLBACK_POLICY: SlaPolicy = { name: 'default', target: 99.9, ...POLICY_DEFAULTS };
+/** The policy of a service that lists none: the one `slaprobe report` applies to it. */
+export const FALLBACK_POLICY: SlaPolicy = { name: 'default', target: 99.9, ...POLICY_DEFAULTS };
 
-const MINUTE_STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded'] as const;
+const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded'] as const;
+const LEVELS = ['L1', 'L2', 'L3'] as const;
+
+export const policiesOf = (s: ServiceConfig): readonly SlaPolicy[] => (s.sla.length > 0 ? s.sla : [FALLBACK_POLICY]);
+
+/** Seconds of each counter state in a report. */
+function stateSeconds(r: PeriodReport): Record<(typeof STATES)[number], number> {
+  const m = r.minutes;
+  return {
+    up: m.up * 60, degraded: (m.degraded + m.partial) * 60, down: m.down * 60,
+    down_counted: m.down_counted * 60, unknown: m.unknown * 60, excluded: m.excluded * 60,
+  };
+}
+
+/**
+ * The period the counters are accounted in. A rolling 12-month period moves every month, so
+ * recomputing it would count 11 months again; its counters are accounted per calendar month
+ * in the policy's time zone instead (the same windows, the same minimum-outage rule).
+ */
+const counterPeriod = (p: SlaPolicy, t: number): Period => periodAt(p.period === 'rolling_12_months' ? 'month' : p.period, t, p.time_zone);
+
+export function defaultRefreshEvery(c: Config): number {
+  // No targets: Math.min() is Infinity, and the 30 s cap applies.
+  return Math.min(30_000, Math.max(1000, Math.min(...c.targets.map((t) => t.interval))));
+}
 
 /** What a store access was for: the `op` label of slaprobe_store_errors_total. */
 export type StoreOp = 'outcome' | 'degraded' | 'heartbeat' | 'run' | 'read';
@@ -56,7 +89,8 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   const last = new Map<string, { state: TargetState; t: number }>();
   const degraded = new Set<string>();
   const svcState = new Map<string, ServiceState>();
-  const minutesSeen = new Map<string, { period: string; values: Record<string, number> }>();
+  /** Per service and policy: the counter period and its state seconds at the last refresh. */
+  const counted = new Map<string, { period: Period; values: Record<string, number> }>();
   const incidentsSeen = new Map<string, Set<string>>();
   let lastErrorLog = 0;
   let refreshTimer: NodeJS.Timeout | undefined;
@@ -122,10 +156,13 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       m.availabilityRatio.remove(l);
       m.errorBudgetRemainingRatio.remove(l);
       m.errorBudgetRemainingSeconds.remove(l);
+      m.periodUnavailableSeconds.remove(l);
     } else {
       m.availabilityRatio.set(l, r.availability / 100);
       if (r.budget.remaining_ratio !== null) m.errorBudgetRemainingRatio.set(l, r.budget.remaining_ratio);
+      else m.errorBudgetRemainingRatio.remove(l);
       m.errorBudgetRemainingSeconds.set(l, r.budget.remaining * 60);
+      m.periodUnavailableSeconds.set(l, r.budget.used * 60);
     }
     for (const unit of ['minutes', 'percent'] as const) {
       if (r.credit?.unit === unit) m.credit.set({ ...l, unit }, r.credit.amount);
@@ -133,46 +170,68 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     }
   };
 
-  const countMinutes = (s: ServiceConfig, r: PeriodReport, prime: boolean) => {
-    const values: Record<string, number> = {
-      up: r.minutes.up, degraded: r.minutes.degraded + r.minutes.partial, down: r.minutes.down,
-      down_counted: r.minutes.down_counted, unknown: r.minutes.unknown, excluded: r.minutes.excluded,
-    };
-    const prev = minutesSeen.get(s.name);
-    minutesSeen.set(s.name, { period: r.period.label, values });
-    if (prime) return;
-    for (const st of MINUTE_STATES) {
-      // A new period starts from zero; a value that went down (an exclusion added later) is
-      // not taken back: counters only grow.
-      const before = prev && prev.period === r.period.label ? prev.values[st]! : 0;
-      const d = values[st]! - before;
-      if (d > 0) m.serviceSeconds.inc({ service: s.name, state: st }, d * 60);
-    }
+  const removePolicyMetrics = (service: string, sla: string) => {
+    const l = { service, sla };
+    m.availabilityRatio.remove(l);
+    m.errorBudgetRemainingRatio.remove(l);
+    m.errorBudgetRemainingSeconds.remove(l);
+    m.periodUnavailableSeconds.remove(l);
+    m.credit.remove({ ...l, unit: 'minutes' });
+    m.credit.remove({ ...l, unit: 'percent' });
+    for (const state of STATES) m.serviceSeconds.remove({ ...l, state });
+    counted.delete(`${service}\0${sla}`);
   };
 
-  const countIncidents = (s: ServiceConfig, r: PeriodReport, prime: boolean) => {
+  const countSeconds = (s: ServiceConfig, p: SlaPolicy, r: PeriodReport, t: number, recorded: ReturnType<Store['exclusions']>) => {
+    const key = `${s.name}\0${p.name}`;
+    const prev = counted.get(key);
+    const values = stateSeconds(r);
+    counted.set(key, { period: { label: r.period.label, start: r.period.start, end: r.period.end }, values });
+    const inc = (state: string, d: number) => m.serviceSeconds.inc({ service: s.name, sla: p.name, state }, Math.max(0, d));
+    if (!prev) {
+      // The first look (agent start, or a service or policy added by a reload): the time
+      // before it is history, not an increase; the series start at 0.
+      for (const st of STATES) inc(st, 0);
+      return;
+    }
+    let before: Record<string, number> = prev.values;
+    if (prev.period.label !== r.period.label) {
+      // A new period: the old one's last stretch (since the previous refresh) is counted
+      // from its final figures, then the new period from zero.
+      const final = stateSeconds(reportService(store, s, p, prev.period, config.maintenance, recorded, t));
+      for (const st of STATES) inc(st, final[st] - prev.values[st]!);
+      before = {};
+    }
+    // A value that went down (an exclusion recorded since) is not taken back; the counter
+    // resumes from the lower figure, so nothing is counted twice.
+    for (const st of STATES) inc(st, values[st] - (before[st] ?? 0));
+  };
+
+  const countIncidents = (s: ServiceConfig, r: PeriodReport) => {
     let seen = incidentsSeen.get(s.name);
+    const first = !seen;
     if (!seen) incidentsSeen.set(s.name, (seen = new Set()));
+    if (first) for (const level of LEVELS) m.incidents.inc({ service: s.name, level }, 0);
     for (const i of r.incidents) {
       // One count per incident and level reached: an L3 that becomes L1 counts in both.
       const key = `${i.start}:${i.level}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      if (!prime) m.incidents.inc({ service: s.name, level: i.level });
+      if (!first) m.incidents.inc({ service: s.name, level: i.level });
     }
   };
 
-  const refresh = (prime = false) => {
+  const refresh = () => {
     const t = now();
     const recorded = store.exclusions();
     for (const s of config.services) {
-      const policies = s.sla.length > 0 ? s.sla : [FALLBACK_POLICY];
-      policies.forEach((p, i) => guard(`refresh of ${s.name}/${p.name}`, () => {
+      policiesOf(s).forEach((p, i) => guard(`refresh of ${s.name}/${p.name}`, () => {
         const r = reportService(store, s, p, periodAt(p.period, t, p.time_zone), config.maintenance, recorded, t);
-        if (s.sla.length > 0) setReportMetrics(s, p, r);
+        setReportMetrics(s, p, r);
+        const cp = counterPeriod(p, t);
+        countSeconds(s, p, cp.label === r.period.label && cp.start === r.period.start ? r : reportService(store, s, p, cp, config.maintenance, recorded, t), t, recorded);
         if (i === 0) {
-          countMinutes(s, r, prime);
-          countIncidents(s, r, prime);
+          countIncidents(s, r);
           const open = r.windows.find((w) => w.end === null);
           if (open) m.outageOpenSince.set({ service: s.name }, open.start / 1000);
         }
@@ -182,8 +241,9 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
 
   const started = now();
   guard('start of the heartbeat record', () => store.startRun(started, process.pid), 'run');
-  refresh(true);
-  const refreshEvery = setInterval(() => refresh(), deps.refreshEvery ?? 30_000);
+  refresh();
+  let every = deps.refreshEvery ?? defaultRefreshEvery(config);
+  let refreshEvery = setInterval(() => refresh(), every);
   refreshEvery.unref();
   const beat = setInterval(() => guard('heartbeat', () => store.beat(now()), 'heartbeat'), deps.beatEvery ?? 10_000);
   beat.unref();
@@ -200,6 +260,8 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       if (isDegraded === degraded.has(target)) return;
       if (isDegraded) degraded.add(target);
       else degraded.delete(target);
+      if (isDegraded) m.qualityBreachedSince.set({ target }, at / 1000);
+      else m.qualityBreachedSince.remove({ target });
       guard(`recording a quality change of ${target}`, () => store.setDegraded(target, isDegraded, at), 'degraded');
       for (const s of byTarget.get(target) ?? []) updateService(s, now(), at);
     },
@@ -208,21 +270,23 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       for (const s of gone) {
         m.serviceUp.remove({ service: s.name });
         m.outageOpenSince.remove({ service: s.name });
+        for (const level of LEVELS) m.incidents.remove({ service: s.name, level });
+        incidentsSeen.delete(s.name);
         svcState.delete(s.name);
       }
-      for (const s of config.services) for (const p of s.sla) {
-        const still = next.services.find((n) => n.name === s.name)?.sla.some((q) => q.name === p.name);
-        if (!still) {
-          const l = { service: s.name, sla: p.name };
-          m.availabilityRatio.remove(l);
-          m.errorBudgetRemainingRatio.remove(l);
-          m.errorBudgetRemainingSeconds.remove(l);
-          m.credit.remove({ ...l, unit: 'minutes' });
-          m.credit.remove({ ...l, unit: 'percent' });
-        }
+      for (const s of config.services) for (const p of policiesOf(s)) {
+        const n = next.services.find((x) => x.name === s.name);
+        if (!n || !policiesOf(n).some((q) => q.name === p.name)) removePolicyMetrics(s.name, p.name);
       }
       config = next;
       index(config);
+      const want = deps.refreshEvery ?? defaultRefreshEvery(config);
+      if (want !== every) {
+        every = want;
+        clearInterval(refreshEvery);
+        refreshEvery = setInterval(() => refresh(), every);
+        refreshEvery.unref();
+      }
       refresh();
     },
     refresh: () => refresh(),

@@ -9,10 +9,12 @@ import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { estimateMos } from '../quality/mos.ts';
 import { ipdvAbs, mean, pdv, percentile, rfc3550Series } from '../quality/stats.ts';
-import { QUANTITIES, VERDICTS, type DelayWindow, type WindowVerdicts, judgeWindow } from '../quality/verdict.ts';
+import { QUANTITIES, type DelayWindow, type Verdict, type WindowVerdicts, judgeWindow } from '../quality/verdict.ts';
 import type { RunMeta, Sink } from './types.ts';
 
 const PACKET_KINDS = new Set(['icmp', 'stun', 'udp-echo']);
+/** slaprobe_quality_breached's value per verdict. */
+const VERDICT_VALUE: Record<Verdict, number> = { breached: 1, met: 0, insufficient_data: -1 };
 const MINUTE = 60_000;
 
 interface Bucket extends DelayWindow { minute: number }
@@ -108,7 +110,7 @@ export function createQualitySink(deps: {
         judged[label] = v;
         for (const quantity of QUANTITIES) {
           const current = quantity === 'loss' ? v.loss.verdict : v[quantity];
-          for (const verdict of VERDICTS) set(st, m.qualityVerdict, { target: name, quantity, window: label, verdict }, verdict === current ? 1 : 0);
+          set(st, m.qualityBreached, { target: name, quantity, window: label }, VERDICT_VALUE[current]);
         }
         set(st, m.lossUpperBound, { target: name, window: label }, v.loss.upper);
         set(st, m.lossPacketsNeeded, { target: name, window: label }, Number.isFinite(v.loss.needed) ? v.loss.needed : -1);

@@ -113,6 +113,10 @@ export async function agentSeries(): Promise<Map<string, Set<string>>> {
       add(`${metric.name}_bucket`, [...labels, 'le']);
       add(`${metric.name}_sum`, labels);
       add(`${metric.name}_count`, labels);
+    } else if (String(metric.type) === 'summary') {
+      // Summaries without quantiles: _sum and _count only.
+      add(`${metric.name}_sum`, labels);
+      add(`${metric.name}_count`, labels);
     } else {
       add(metric.name, labels);
     }

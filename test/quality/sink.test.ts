@@ -13,7 +13,7 @@ function run(n: number, lost: number, rtt = 0.02, step = 0.002): ProbeResult {
   return { success: true, packets: { sent: n, received: n - lost, lost, rtts, seqs: rtts.map((_, i) => i) } };
 }
 
-async function gauge(m: ReturnType<typeof createMetrics>, name: 'qualityVerdict' | 'lossUpperBound' | 'lossPacketsNeeded' | 'jitter' | 'mos', labels: Record<string, string>) {
+async function gauge(m: ReturnType<typeof createMetrics>, name: 'qualityBreached' | 'lossUpperBound' | 'lossPacketsNeeded' | 'jitter' | 'mos', labels: Record<string, string>) {
   const g = await m[name].get();
   return g.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k as keyof typeof v.labels] === x))?.value;
 }
@@ -29,14 +29,13 @@ describe('quality sink', () => {
     const sink = createQualitySink({ metrics: m, now: () => now });
     const t = echoTarget(1);
     sink.onResult(t, run(250, 0), meta);
-    expect(await gauge(m, 'qualityVerdict', { target: t.name, quantity: 'loss', window: '15m', verdict: 'insufficient_data' })).toBe(1);
+    expect(await gauge(m, 'qualityBreached', { target: t.name, quantity: 'loss', window: '15m' })).toBe(-1);
     expect(await gauge(m, 'lossPacketsNeeded', { target: t.name, window: '15m' })).toBe(5990 - 250);
     // 24 runs of 250 loss-free packets = 6,000 packets, inside 15 minutes.
     for (let i = 0; i < 23; i++) { now += 30_000; sink.onResult(t, run(250, 0), meta); }
-    expect(await gauge(m, 'qualityVerdict', { target: t.name, quantity: 'loss', window: '15m', verdict: 'met' })).toBe(1);
-    expect(await gauge(m, 'qualityVerdict', { target: t.name, quantity: 'loss', window: '15m', verdict: 'insufficient_data' })).toBe(0);
+    expect(await gauge(m, 'qualityBreached', { target: t.name, quantity: 'loss', window: '15m' })).toBe(0);
     expect(await gauge(m, 'lossUpperBound', { target: t.name, window: '15m' })).toBeCloseTo(1 - Math.pow(0.05, 1 / 6000), 12);
-    expect(await gauge(m, 'qualityVerdict', { target: t.name, quantity: 'jitter', window: '1h', verdict: 'met' })).toBe(1);
+    expect(await gauge(m, 'qualityBreached', { target: t.name, quantity: 'jitter', window: '1h' })).toBe(0);
     expect(sink.verdicts(t.name)?.['month']?.loss.verdict).toBe('met');
     // 20 minutes later, one more run: the 15 m window holds only it; the hour and the month still have everything.
     now += 20 * 60_000;

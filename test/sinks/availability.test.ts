@@ -77,9 +77,9 @@ describe('availability sink', () => {
     // known time 20 min (the month before t0 is unknown, excluded): (20 - 6) / 20
     expect(await value('slaprobe_availability_ratio', { service: 'meet', sla: 'udesk' })).toBeCloseTo((20 - 6) / 20, 9);
     expect(await value('slaprobe_incidents_total', { service: 'meet', level: 'L1' })).toBe(1);
-    expect(await value('slaprobe_service_seconds_total', { service: 'meet', state: 'down_counted' })).toBe(6 * 60);
-    expect(await value('slaprobe_service_seconds_total', { service: 'meet', state: 'down' })).toBeCloseTo(6 * 60, 6);
-    expect(await value('slaprobe_service_seconds_total', { service: 'meet', state: 'up' })).toBeCloseTo(14 * 60, 6);
+    expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down_counted' })).toBe(6 * 60);
+    expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down' })).toBeCloseTo(6 * 60, 6);
+    expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'up' })).toBeCloseTo(14 * 60, 6);
     expect(await value('slaprobe_credit', { service: 'meet', sla: 'udesk', unit: 'minutes' })).toBe(6); // UDESK-13.2
     // budget: 0.1 % of the month less the time before the first run (not in service): udesk's
     // Shanghai November starts 2026-10-31T16:00Z, 9 days and 8 hours before t0
@@ -88,7 +88,7 @@ describe('availability sink', () => {
     // counters only grow: a second refresh adds nothing
     sink.refresh();
     expect(await value('slaprobe_incidents_total', { service: 'meet', level: 'L1' })).toBe(1);
-    expect(await value('slaprobe_service_seconds_total', { service: 'meet', state: 'down_counted' })).toBe(6 * 60);
+    expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down_counted' })).toBe(6 * 60);
   });
 
   it.each([
