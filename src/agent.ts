@@ -11,6 +11,7 @@ import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
 import { createAgentServer, listen } from './server.ts';
 import { type Reflector, startReflector } from './reflector/index.ts';
+import { parseWebhook } from './alertmanager/webhook.ts';
 import { createAvailabilitySink } from './sinks/availability.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
@@ -201,6 +202,26 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     return reloading;
   };
 
+  const webhook = (text: string) => {
+    const r = parseWebhook(text, Date.now());
+    if (!r.ok) {
+      metrics.alertmanagerWebhooks.inc({ result: 'rejected' });
+      log.warn({ error: r.error }, 'alertmanager webhook rejected');
+      return { status: 400, text: r.error };
+    }
+    try {
+      store.recordNotifications(r.records);
+    } catch (e) {
+      // 5xx: Alertmanager retries, so the notification is not lost with a busy store.
+      metrics.alertmanagerWebhooks.inc({ result: 'failed' });
+      log.error({ err: e }, 'alertmanager webhook: the store refused the notification; Alertmanager will retry');
+      return { status: 500, text: 'the store refused the notification; retry' };
+    }
+    metrics.alertmanagerWebhooks.inc({ result: 'stored' });
+    return { status: 200, text: `stored ${r.records.length} alerts, ignored ${r.ignored} without a service label` };
+  };
+  for (const result of ['stored', 'rejected', 'failed']) metrics.alertmanagerWebhooks.inc({ result }, 0);
+
   const notReady = (): string[] => [
     ...(firstRoundDone ? [] : ['first round of probes not finished']),
     ...(reflector && !reflector.up() ? ['udp reflector down, restarting (slaprobe_reflector_up, and the log)'] : []),
@@ -210,6 +231,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const server = createAgentServer({
     registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '), reload: serialReload,
     status: () => statusOf(config, store, Date.now()),
+    webhook,
   });
   let address: AddressInfo;
   try {

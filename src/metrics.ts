@@ -228,6 +228,13 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
     }),
 
+    alertmanagerWebhooks: new Counter({
+      name: 'slaprobe_alertmanager_webhooks_total',
+      help: 'Alertmanager notifications received on POST /-/alertmanager/webhook, by result: stored (its alerts with a service label are on the record), rejected (not an Alertmanager payload: 400), failed (the store refused it: 500, Alertmanager retries).',
+      labelNames: ['result'] as const,
+      registers: r,
+    }),
+
     // --- reflector ----------------------------------------------------------------------------
     reflectorPackets: new Counter({
       name: 'slaprobe_reflector_packets_total',

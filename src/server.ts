@@ -1,10 +1,15 @@
 // The agent's HTTP endpoints: /metrics, /healthz (alive), /readyz (config loaded, first
-// round of probes done, reflector listening, store writable), POST /-/reload.
+// round of probes done, reflector listening, store writable), POST /-/reload, GET /status,
+// POST /-/alertmanager/webhook (notifications on the record).
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { renderStatus } from './status/html.ts';
 import { type StatusModel, statusJson } from './status/model.ts';
+import { MAX_BODY_BYTES } from './alertmanager/webhook.ts';
+
+/** Where Alertmanager delivers notifications to the agent (deploy/alertmanager/alertmanager.yml). */
+export const WEBHOOK_PATH = '/-/alertmanager/webhook';
 
 export interface ServerDeps {
   registry: () => Registry;
@@ -14,6 +19,20 @@ export interface ServerDeps {
   reload: () => Promise<{ ok: boolean; messages: string[] }>;
   /** The status page's data as of now (GET /status, /status.json). */
   status?: () => StatusModel;
+  /** Takes an Alertmanager webhook body; answers with the HTTP status and text to send. */
+  webhook?: (body: string) => { status: number; text: string };
+}
+
+/** The body of a webhook request, at most `limit` bytes; undefined when over it. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function createAgentServer(deps: ServerDeps): Server {
@@ -54,10 +73,21 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
         ? send(res, 200, renderStatus(m, { refresh: 60 }), { 'content-type': 'text/html; charset=utf-8' })
         : send(res, 200, `${JSON.stringify(statusJson(m), null, 2)}\n`, { 'content-type': 'application/json; charset=utf-8' });
     }
+    case WEBHOOK_PATH: {
+      if (!deps.webhook) return send(res, 404, 'not found\n');
+      if (req.method !== 'POST') return send(res, 405, 'use POST: this is the receiving end of an Alertmanager webhook_config\n', { allow: 'POST' });
+      const text = await readBody(req, MAX_BODY_BYTES);
+      if (text === undefined) {
+        res.setHeader('connection', 'close');
+        return send(res, 413, `body over ${MAX_BODY_BYTES} bytes; this is not an Alertmanager notification\n`);
+      }
+      const r = deps.webhook(text);
+      return send(res, r.status, `${r.text}\n`);
+    }
     case '/':
       return send(res, 200, '<html><head><title>slaprobe</title></head><body><h1>slaprobe</h1><p><a href="/status">status</a> · <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></p></body></html>\n', { 'content-type': 'text/html; charset=utf-8' });
     default:
-      return send(res, 404, 'not found; endpoints: /status /status.json /metrics /healthz /readyz POST /-/reload\n');
+      return send(res, 404, `not found; endpoints: /status /status.json /metrics /healthz /readyz POST /-/reload${deps.webhook ? ` POST ${WEBHOOK_PATH}` : ''}\n`);
   }
 }
 

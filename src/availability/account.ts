@@ -3,7 +3,7 @@
 // error budget and credit. Pure: everything comes in as arguments, `now` included.
 import { localTime, periodEnding } from './calendar.ts';
 import { firstEndingAfter, mergeIntervals, overlap } from './exclusions.ts';
-import type { CreditRule, Exclusion, Level, Period, Rounding, ServiceState, SlaPolicy, Span } from './types.ts';
+import type { CreditRule, Exclusion, Level, Notice, Period, Rounding, ServiceState, SlaPolicy, Span } from './types.ts';
 
 const MINUTE = 60_000;
 
@@ -127,6 +127,10 @@ export interface IncidentReport {
   deadline: number;
   /** Recovered by the deadline; null while open and the deadline has not passed. */
   deadline_met: boolean | null;
+  /** When the first (firing) notification about the service arrived during the incident; null if none (or no record). */
+  notified_at: number | null;
+  /** notified_at within the policy's notify_within of the start; null without notify_within, without a record, or while still inside it. */
+  notify_met: boolean | null;
 }
 
 export interface CreditReport {
@@ -146,6 +150,8 @@ export interface PeriodReport {
   /** The period has not ended at `now`; figures are so far. */
   in_progress: boolean;
   unknown_rule: SlaPolicy['unknown'];
+  /** The policy's notify_within, ms (null: none). */
+  notify_within: number | null;
   /** The rules that shaped these figures, as the policy sets them. */
   rules: Pick<SlaPolicy, 'excluded_time' | 'rounding' | 'rounding_scope' | 'unknown_in_outage' | 'partial_period' | 'min_outage' | 'merge_within'>;
   /**
@@ -181,9 +187,11 @@ export interface EvaluateArgs {
   spans: readonly Span<ServiceState>[];
   exclusions: readonly Exclusion[];
   now: number;
+  /** Notifications delivered about the service, oldest first; absent: no record to judge by. */
+  notifications?: readonly Notice[];
 }
 
-export function evaluatePeriod({ service, policy, period, spans, exclusions, now }: EvaluateArgs): PeriodReport {
+export function evaluatePeriod({ service, policy, period, spans, exclusions, now, notifications }: EvaluateArgs): PeriodReport {
   const excl = policy.exclusions ? exclusions : [];
   const merged = mergeIntervals(excl);
   const ps = period.start;
@@ -257,8 +265,10 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
       counted: countedStarts.some((t) => t >= s.start && t < s.end),
       excluded_ms: m.excluded, excluded_reasons: reasons, deadline,
       deadline_met: end !== null ? end <= deadline : now > deadline ? false : null,
+      notified_at: null, notify_met: null,
     });
   }
+  if (notifications) notify(incidents, notifications, policy.notify_within, now);
 
   // Unknown time outside every window counts as unavailable only with unknown: down (and
   // then with no minimum); inside a window it went with the window above.
@@ -298,7 +308,7 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
   return {
     service, sla: policy.name, description: policy.description, target: policy.target,
     period: { ...period, time_zone: policy.time_zone, minutes: periodMinutes },
-    now, in_progress: now < period.end, unknown_rule: policy.unknown,
+    now, in_progress: now < period.end, unknown_rule: policy.unknown, notify_within: policy.notify_within,
     rules: {
       excluded_time: policy.excluded_time, rounding: policy.rounding, rounding_scope: policy.rounding_scope,
       unknown_in_outage: policy.unknown_in_outage, partial_period: policy.partial_period,
@@ -317,6 +327,23 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
     credit: cr, settlement,
     windows, incidents, notes,
   };
+}
+
+/**
+ * HEDU-5.7 / UMEET-5.7: an incident's notification is the first firing one about the service
+ * delivered from its start until the next incident starts (a notice sent just after a short
+ * incident ended is still its notice). Which alert it was does not matter: the customer was told.
+ */
+function notify(incidents: IncidentReport[], notices: readonly Notice[], within: number | null, now: number): void {
+  const firing = notices.filter((n) => n.status === 'firing');
+  incidents.forEach((inc, k) => {
+    const until = incidents[k + 1]?.start ?? Infinity;
+    const first = firing.find((n) => n.at >= inc.start && n.at < until);
+    inc.notified_at = first?.at ?? null;
+    if (within === null) return;
+    if (first) inc.notify_met = first.at - inc.start <= within;
+    else if (now - inc.start > within) inc.notify_met = false;
+  });
 }
 
 /**

@@ -59,7 +59,10 @@ export function toJson(r: ServiceReport): unknown {
     settlement: { ...r.settlement, start: at(r.settlement.start), end: at(r.settlement.end) },
     verdict: verdict(r),
     windows: r.windows.map((w) => ({ ...w, start: at(w.start), end: at(w.end), first_seen: at(w.first_seen) })),
-    incidents: r.incidents.map((i) => ({ ...i, start: at(i.start), end: at(i.end), first_seen: at(i.first_seen), deadline: at(i.deadline) })),
+    incidents: r.incidents.map((i) => ({
+      ...i, start: at(i.start), end: at(i.end), first_seen: at(i.first_seen), deadline: at(i.deadline),
+      notified_at: at(i.notified_at), notify_ms: i.notified_at === null ? null : i.notified_at - i.start,
+    })),
     regional_faults: r.regional_faults.map((f) => ({ ...f, start: at(f.start), end: at(f.end) })),
   });
 }
@@ -69,7 +72,7 @@ const CSV_COLUMNS = ['service', 'sla', 'period', 'time_zone', 'target_percent', 
   'minutes_excluded', 'unknown_rule', 'budget_allowed_minutes', 'budget_used_minutes', 'budget_remaining_minutes', 'burn_rate',
   'credit', 'credit_unit', 'windows_counted', 'windows_not_counted', 'windows_excluded', 'incidents_l1', 'incidents_l2', 'incidents_l3',
   'deadlines_missed', 'regions', 'regional_faults', 'regional_fault_minutes', 'minutes_not_in_service', 'minutes_unknown_counted',
-  'excluded_time', 'rounding_scope', 'settlement_period', 'settles_here', 'notes'];
+  'excluded_time', 'rounding_scope', 'settlement_period', 'settles_here', 'notes', 'notifications_missed'];
 
 function csvField(v: unknown): string {
   const s = v === null || v === undefined ? '' : String(v);
@@ -89,7 +92,7 @@ function csvRow(r: ServiceReport): string {
     r.incidents.filter((i) => i.deadline_met === false).length,
     r.regions.join(' '), r.regional_faults.length, fm(r.regional_faults.reduce((a, f) => a + f.duration_ms, 0) / 60_000),
     fm(mn.not_in_service), fm(mn.unknown_counted), r.rules.excluded_time, r.rules.rounding_scope, r.settlement.label, r.settlement.here,
-    r.notes.join('; '),
+    r.notes.join('; '), r.incidents.filter((i) => i.notify_met === false).length,
   ].map(csvField).join(',');
 }
 
@@ -110,14 +113,23 @@ function rows(r: ServiceReport) {
   if (r.regions.length > 1) summary.push(['regions', `${r.regions.join(', ')}; ${r.regional_faults.length} regional path fault${r.regional_faults.length === 1 ? '' : 's'} (not unavailable time)`]);
   const windows = r.windows.map((w) => [at(w.start), at(w.end), formatDuration(w.duration_ms), w.status, fm(w.counted_minutes), w.why]);
   const incidents = r.incidents.map((i) => [i.level, at(i.start), at(i.end), formatDuration(i.duration_ms), at(i.first_seen), i.counted ? 'yes' : 'no',
-    i.excluded_ms > 0 ? `${formatDuration(i.excluded_ms)}: ${i.excluded_reasons.join('; ')}` : '', at(i.deadline), i.deadline_met === null ? 'pending' : i.deadline_met ? 'met' : 'MISSED']);
+    i.excluded_ms > 0 ? `${formatDuration(i.excluded_ms)}: ${i.excluded_reasons.join('; ')}` : '', at(i.deadline), i.deadline_met === null ? 'pending' : i.deadline_met ? 'met' : 'MISSED',
+    notified(i, r.notify_within)]);
   const faults = r.regional_faults.map((f) => [f.region || '(none)', at(f.start), at(f.end), formatDuration(f.duration_ms)]);
   return { summary, windows, incidents, faults };
 }
 
 const W_HEAD = ['start', 'end', 'duration', 'status', 'counted min', 'why'];
 const F_HEAD = ['region', 'start', 'end', 'duration'];
-const I_HEAD = ['level', 'start', 'end', 'duration', 'first seen', 'counted', 'excluded', 'deadline', 'recovery'];
+const I_HEAD = ['level', 'start', 'end', 'duration', 'first seen', 'counted', 'excluded', 'deadline', 'recovery', 'notified'];
+
+/** "+3m10s, met (15m)", "not notified: MISSED (15m)" ...: the incident's notification (HEDU-5.7). */
+function notified(i: PeriodReport['incidents'][number], within: number | null): string {
+  const goal = within === null ? '' : ` (${formatDuration(within)})`;
+  const verdict = i.notify_met === null ? (within === null ? '' : ', pending') : i.notify_met ? ', met' : ', MISSED';
+  if (i.notified_at === null) return `not notified${verdict}${goal}`;
+  return `+${formatDuration(i.notified_at - i.start)}${verdict}${goal}`;
+}
 
 function mdTable(head: string[], body: string[][]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');

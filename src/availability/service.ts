@@ -6,7 +6,7 @@ import { evaluatePeriod, type PeriodReport } from './account.ts';
 import { exclusionsFor, type Maintenance, type RecordedExclusion } from './exclusions.ts';
 import { REGION_DEFAULTS, combineRegions, type FleetTimeline } from './regions.ts';
 import { serviceTimeline } from './timeline.ts';
-import type { Period, RegionPolicy, RegionalFault, Rule, ServiceState, SlaPolicy, Span, TargetState } from './types.ts';
+import type { Notice, Period, RegionPolicy, RegionalFault, Rule, ServiceState, SlaPolicy, Span, TargetState } from './types.ts';
 
 /** One region's spans of one target. */
 export interface RegionSpans<S extends string> {
@@ -22,6 +22,8 @@ export interface TimelineSource {
    * without a region, as it has one: it gives the same spans whatever the region).
    */
   degradedSpans(target: string, from: number, to: number, now: number, region: string): Span<'degraded'>[];
+  /** Notifications delivered about the service in [from, to), oldest first (the store has them; a samples file has none). */
+  notifications?(service: string, from: number, to: number): Notice[];
 }
 
 export interface ServiceDef {
@@ -84,7 +86,8 @@ export function reportService(
   const to = period.end + LOOKBACK;
   const fleet = fleetTimeline(src, svc, from, to, now);
   const exclusions = exclusionsFor(svc.name, maintenance, recorded, from, Math.min(to, now));
-  const report = evaluatePeriod({ service: svc.name, policy, period, spans: fleet.spans, exclusions, now });
+  const notices = src.notifications?.(svc.name, from, Math.min(to, now + 1));
+  const report = evaluatePeriod({ service: svc.name, policy, period, spans: fleet.spans, exclusions, now, ...(notices ? { notifications: notices } : {}) });
   const pe = Math.min(period.end, now);
   return {
     ...report,

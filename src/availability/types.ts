@@ -117,6 +117,16 @@ export interface SlaPolicy {
   /** Recovery deadline per fault level, ms. */
   recovery: Record<Level, number>;
   credit: CreditRule;
+  /** Customers must be notified within this of an incident's start, ms (HEDU-5.7: 15 min); null: no such promise. */
+  notify_within: number | null;
+}
+
+/** A notification delivered about a service (Alertmanager's webhook to the agent). */
+export interface Notice {
+  /** When it was delivered, Unix ms. */
+  at: number;
+  alertname: string;
+  status: 'firing' | 'resolved';
 }
 
 /** Calendar period of a policy: [start, end) in Unix ms, labelled like "2026-11". */

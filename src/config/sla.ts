@@ -16,7 +16,7 @@ export const PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_HINT = 'letters, digits, "_", ".", ":" and "-", at most 64 characters';
 const POLICY_KEYS = ['name', 'description', 'target', 'period', 'time_zone', 'min_outage', 'unknown', 'merge_within',
-  'rounding', 'rounding_scope', 'exclusions', 'excluded_time', 'unknown_in_outage', 'partial_period', 'settlement', 'recovery', 'credit'] as const;
+  'rounding', 'rounding_scope', 'exclusions', 'excluded_time', 'unknown_in_outage', 'partial_period', 'settlement', 'recovery', 'credit', 'notify_within'] as const;
 
 /** Defaults of every policy key (docs/availability.md lists them). */
 export const POLICY_DEFAULTS: Omit<SlaPolicy, 'name' | 'target'> = {
@@ -37,6 +37,7 @@ export const POLICY_DEFAULTS: Omit<SlaPolicy, 'name' | 'target'> = {
   // HEDU-5.8 / UMEET-5.8 recovery deadlines.
   recovery: { L1: 2 * 3_600_000, L2: 4 * 3_600_000, L3: 24 * 3_600_000 },
   credit: { type: 'none' },
+  notify_within: null,
 };
 
 /** The policy of a service that names none: what `report` and the status page apply. */
@@ -76,6 +77,7 @@ export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed:
     settlement: o['settlement'] === undefined ? b.settlement : settlement(ctx, o['settlement'], [...p, 'settlement']) ?? b.settlement,
     recovery,
     credit: cr ?? b.credit,
+    notify_within: o['notify_within'] === null ? null : duration(ctx, o['notify_within'], [...p, 'notify_within'], { min: 0, max: 86_400_000 }) ?? b.notify_within,
   };
   if (pol.settlement.type === 'contract_year' && pol.period === 'month') {
     ctx.add([...p, 'settlement'], 'contract_year settles a 12-month figure; it needs period: rolling_12_months or year (a monthly policy settles each month: settlement: period)');

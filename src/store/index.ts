@@ -1,5 +1,6 @@
 // The embedded store under the data dir: node:sqlite, WAL. It holds the outcome timeline
-// (segments), quality breaches, after-the-fact exclusions and the agent's heartbeats.
+// (segments), quality breaches, after-the-fact exclusions, the agent's heartbeats and the
+// alert notifications Alertmanager delivered to the agent.
 //
 // Durability: journal_mode=WAL with synchronous=NORMAL. A commit is in the WAL file (the OS
 // page cache) when the statement returns, so a killed process (kill -9, OOM) loses nothing
@@ -19,7 +20,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { applyOutcome, type OpenSegment, type Outcome } from '../availability/timeline.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import type { RegionSpans } from '../availability/service.ts';
-import type { Span, TargetState } from '../availability/types.ts';
+import type { Notice, Span, TargetState } from '../availability/types.ts';
 import { APPLICATION_ID, MIGRATIONS } from './schema.ts';
 
 export const STORE_FILE = 'slaprobe.db';
@@ -38,6 +39,20 @@ export class StoreError extends Error {
     this.code = code;
     this.file = file;
   }
+}
+
+/** One alert of one notification Alertmanager delivered to the agent's webhook. */
+export interface NotificationRecord extends Notice {
+  /** at: when the agent received it (the delivery time), Unix ms. */
+  receiver: string;
+  service: string;
+  sla: string | null;
+  level: string | null;
+  severity: string | null;
+  region: string | null;
+  /** The alert's startsAt, Unix ms. */
+  starts_at: number | null;
+  fingerprint: string | null;
 }
 
 export interface AgentRun {
@@ -68,6 +83,10 @@ export interface Store {
   beat(now: number): void;
   stopRun(now: number): void;
   agentRuns(): AgentRun[];
+  /** Stores the alerts of one delivered notification, all or none. */
+  recordNotifications(rows: readonly NotificationRecord[]): void;
+  /** The service's notifications received in [from, to), oldest first. */
+  notifications(service: string, from: number, to: number): NotificationRecord[];
   close(): void;
 }
 
@@ -268,6 +287,8 @@ function createStore(db: DatabaseSync, file: string): Store {
   const runStop = q('UPDATE agent_runs SET last_beat = ?, stopped_at = ? WHERE id = ?');
   const runsAll = q('SELECT id, pid, started_at, last_beat, stopped_at FROM agent_runs ORDER BY id');
   const targetsQ = q('SELECT DISTINCT target FROM segments ORDER BY target');
+  const notifIns = q('INSERT INTO notifications (received_at, receiver, status, alertname, service, sla, level, severity, region, starts_at, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const notifQ = q('SELECT received_at AS at, receiver, status, alertname, service, sla, level, severity, region, starts_at, fingerprint FROM notifications WHERE service = ? AND received_at >= ? AND received_at < ? ORDER BY received_at, id');
 
   const open = new Map<string, { id: number; seg: OpenSegment }>();
   let runId = 0;
@@ -356,6 +377,15 @@ function createStore(db: DatabaseSync, file: string): Store {
     },
     agentRuns() {
       return runsAll.all() as unknown as AgentRun[];
+    },
+    recordNotifications(rows) {
+      if (rows.length === 0) return;
+      tx(() => {
+        for (const n of rows) notifIns.run(n.at, n.receiver, n.status, n.alertname, n.service, n.sla, n.level, n.severity, n.region, n.starts_at, n.fingerprint);
+      });
+    },
+    notifications(service, from, to) {
+      return notifQ.all(service, from, to) as unknown as NotificationRecord[];
     },
     close() {
       if (db.isOpen) db.close();

@@ -65,4 +65,23 @@ export const MIGRATIONS: readonly string[] = [
     last_id INTEGER NOT NULL -- every sample up to this id is done for this remote
   );
   `,
+  // 3: notifications Alertmanager delivered to the agent's webhook (HEDU-5.7 / UMEET-5.7: the
+  // report shows, per incident, when the first one arrived).
+  `
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL, -- when the agent received it: the delivery time, Unix ms
+    receiver TEXT NOT NULL,       -- the Alertmanager receiver that sent it
+    status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+    alertname TEXT NOT NULL,
+    service TEXT NOT NULL,
+    sla TEXT,
+    level TEXT,
+    severity TEXT,
+    region TEXT,
+    starts_at INTEGER,            -- the alert's startsAt, Unix ms
+    fingerprint TEXT
+  );
+  CREATE INDEX notifications_by_service ON notifications (service, received_at);
+  `,
 ];

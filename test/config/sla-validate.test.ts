@@ -37,7 +37,7 @@ describe('SLA policies on services', () => {
   it.each([
     ['an unknown preset', '[udsk]', 'c.yaml:7:11: services[0].sla[0]: unknown SLA preset "udsk"; presets: contract, easymeeting, hedu, udesk, umeet; or write a full policy {name, target, ...}'],
     ['a bad time zone', '[{ preset: udesk, time_zone: Mars/Olympus }]', 'c.yaml:7:39: services[0].sla[0].time_zone: "Mars/Olympus" is not a time zone this Node.js knows; use an IANA name such as UTC or Asia/Shanghai'],
-    ['a typo in a key', '[{ preset: udesk, min_outgae: 5m }]', 'c.yaml:7:28: services[0].sla[0].min_outgae: unknown key "min_outgae"; did you mean "min_outage"? Allowed here: name, description, target, period, time_zone, min_outage, unknown, merge_within, rounding, rounding_scope, exclusions, excluded_time, unknown_in_outage, partial_period, settlement, recovery, credit, preset'],
+    ['a typo in a key', '[{ preset: udesk, min_outgae: 5m }]', 'c.yaml:7:28: services[0].sla[0].min_outgae: unknown key "min_outgae"; did you mean "min_outage"? Allowed here: name, description, target, period, time_zone, min_outage, unknown, merge_within, rounding, rounding_scope, exclusions, excluded_time, unknown_in_outage, partial_period, settlement, recovery, credit, notify_within, preset'],
     ['an inline policy without target', '[{ name: x }]', 'c.yaml:7:11: services[0].sla[0].target: is required: the availability target in percent, e.g. 99.9'],
     ['a target over 100', '[{ name: x, target: 100.1 }]', 'c.yaml:7:30: services[0].sla[0].target: must be at most 100, got 100.1'],
     ['a bad unknown rule', '[{ preset: udesk, unknown: maybe }]', 'c.yaml:7:37: services[0].sla[0].unknown: expected one of excluded, down, up, got "maybe"'],
@@ -49,6 +49,7 @@ describe('SLA policies on services', () => {
     ['a bad credit condition', '[{ preset: udesk, credit: { type: equal_time, when: sometimes } }]', 'c.yaml:7:62: services[0].sla[0].credit.when: expected one of missed, always, got "sometimes"'],
     ['a contract year on a monthly policy', '[{ preset: udesk, settlement: contract_year }]', 'c.yaml:7:40: services[0].sla[0].settlement: contract_year settles a 12-month figure; it needs period: rolling_12_months or year (a monthly policy settles each month: settlement: period)'],
     ['a contract year starting in month 13', '[{ preset: easymeeting, settlement: { type: contract_year, start_month: 13 } }]', 'c.yaml:7:82: services[0].sla[0].settlement.start_month: must be at most 12, got 13'],
+    ['a notify_within that is not a duration', '[{ preset: hedu, notify_within: soon }]', 'c.yaml:7:42: services[0].sla[0].notify_within: expected a duration such as "30s", got "soon"; units: ms, s, m, h, d (e.g. "500ms", "1m30s")'],
     ['a credit of an unknown type', '[{ preset: hedu, credit: { type: bonus } }]', 'c.yaml:7:43: services[0].sla[0].credit.type: expected one of none, multiplier, equal_time, percent_per_point, tiers, got "bonus"'],
   ])('%s', (_what, sla, msg) => {
     expect(errors(base(`  - name: meet\n    targets: [api]\n    sla: ${sla}`))).toEqual([msg]);

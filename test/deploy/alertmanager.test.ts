@@ -24,12 +24,16 @@ describe('deploy/alertmanager', () => {
 
   it.each([
     // An L1 outage reaches the status page (customers, HEDU-5.7) and on-call.
-    [{ alertname: 'SlaprobeServiceDown', severity: 'page', level: 'L1', service: 'portal' }, ['status-page', 'oncall-pager']],
+    [{ alertname: 'SlaprobeServiceDown', severity: 'page', level: 'L1', service: 'portal' }, ['slaprobe-record', 'status-page', 'oncall-pager']],
     // ... and the owning team instead of general on-call where one is routed.
-    [{ alertname: 'SlaprobeServiceDown', severity: 'page', level: 'L1', service: 'meetings' }, ['status-page', 'meetings-oncall']],
-    [{ alertname: 'SlaprobeErrorBudgetBurnFast', severity: 'page', service: 'portal', sla: 'hedu' }, ['oncall-pager']],
-    [{ alertname: 'SlaprobeErrorBudgetBurnSlow', severity: 'ticket', service: 'portal', sla: 'hedu' }, ['tickets']],
+    [{ alertname: 'SlaprobeServiceDown', severity: 'page', level: 'L1', service: 'meetings' }, ['slaprobe-record', 'status-page', 'meetings-oncall']],
+    [{ alertname: 'SlaprobeErrorBudgetBurnFast', severity: 'page', service: 'portal', sla: 'hedu' }, ['slaprobe-record', 'oncall-pager']],
+    [{ alertname: 'SlaprobeErrorBudgetBurnSlow', severity: 'ticket', service: 'portal', sla: 'hedu' }, ['slaprobe-record', 'tickets']],
+    // Every notifying alert about a service is also delivered to the agent, for the record
+    // (HEDU-5.7); one about no service (a target in none, the agent itself) is not.
     [{ alertname: 'SlaprobeQualityBreached', severity: 'warning', target: 'turn' }, ['ops-chat']],
+    [{ alertname: 'SlaprobeQualityBreached', severity: 'warning', target: 'turn', service: 'portal' }, ['slaprobe-record', 'ops-chat']],
+    [{ alertname: 'SlaprobeAgentDown', severity: 'warning', instance: 'a:9917' }, ['ops-chat']],
     [{ alertname: 'SlaprobeMaintenance', severity: 'none', service: 'portal' }, ['blackhole']],
     [{ alertname: 'Unrelated' }, ['ops-chat']],
   ])('routes %o to %o', (labels, receivers) => {
@@ -93,6 +97,12 @@ describe('deploy/alertmanager', () => {
         'status-page SlaprobeServiceDown eu meetings',
         'status-page SlaprobeServiceDown us rooms',
         'tickets SlaprobeErrorBudgetBurnSlow ap portal easymeeting',
+        // What was delivered about a service also went to the agent's record; nothing inhibited.
+        'slaprobe-record SlaprobeServiceDown eu meetings',
+        'slaprobe-record SlaprobeServiceDown us rooms',
+        'slaprobe-record SlaprobeQualityBreached eu rooms',
+        'slaprobe-record SlaprobeErrorBudgetBurnFast ap portal udesk',
+        'slaprobe-record SlaprobeErrorBudgetBurnSlow ap portal easymeeting',
       ];
       await waitFor('the expected notifications', async () => (hook.received.length >= expected.length ? true : undefined), 60_000);
       // Anything inhibited would have gone out with the same group_wait: give it time to show.

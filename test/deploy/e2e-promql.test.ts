@@ -80,11 +80,14 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
     });
     const rules = shippedRuleFiles();
     prom = await startPrometheus(prometheusConfigForTest({ agent: agent.url, region: 'e2e', interval: '1s', ruleFiles: Object.keys(rules) }), rules);
-    // The minute counters start with the agent's second accounting refresh (30 s); rates
-    // need two samples of them. Wait for the SLI, the last thing to have data.
-    await waitFor('slo:burn_rate:ratio_rate5m from the agent\'s minute counters', async () => {
-      const r = await prom.query('slo:burn_rate:ratio_rate5m{service="portal"}');
-      return (r.data?.result.length ?? 0) > 0 ? true : undefined;
+    // Rates need two samples of every counter, and the slowest targets run every 2 s: wait
+    // until every key recording rule has data.
+    await waitFor('every key recording rule to have data', async () => {
+      for (const name of KEY_RECORDS) {
+        const r = await prom.query(`${name}{region="e2e"}`);
+        if ((r.data?.result.length ?? 0) === 0) return undefined;
+      }
+      return true;
     }, 150_000, 1_000);
   }, 240_000);
 

@@ -69,11 +69,12 @@ export const shippedAlertmanagerConfig = (): AmConfig => readYaml<AmConfig>(join
 
 /**
  * The shipped Alertmanager config with every receiver sent to the test's webhook, routes and
- * inhibitions untouched. `groupWait` (if given) replaces every group_wait, to keep a test short.
+ * inhibitions untouched. `groupWait` (if given) replaces every group_wait, to keep a test short;
+ * `urls` sends the named receivers elsewhere instead (e.g. slaprobe-record to a real agent).
  */
-export function alertmanagerConfigForTest(webhookUrl: string, groupWait?: string): AmConfig {
+export function alertmanagerConfigForTest(webhookUrl: string, groupWait?: string, urls: Record<string, string> = {}): AmConfig {
   const cfg = shippedAlertmanagerConfig();
-  cfg.receivers = cfg.receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: `${webhookUrl}/${r.name}`, send_resolved: true }] }));
+  cfg.receivers = cfg.receivers.map((r) => ({ name: r.name, webhook_configs: [{ url: urls[r.name] ?? `${webhookUrl}/${r.name}`, send_resolved: true }] }));
   const walk = (r: Route) => {
     if (groupWait !== undefined && r.group_wait !== undefined) r.group_wait = groupWait;
     r.routes?.forEach(walk);
