@@ -14,7 +14,7 @@ import type { Period } from '../availability/types.ts';
 import { reportService } from '../availability/service.ts';
 import { GAP_FACTOR, serviceState } from '../availability/timeline.ts';
 import type { ServiceState, SlaPolicy, TargetState } from '../availability/types.ts';
-import { POLICY_DEFAULTS } from '../config/sla.ts';
+import { DEFAULT_POLICY } from '../config/sla.ts';
 import type { Config, ServiceConfig, Target } from '../config/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
@@ -48,13 +48,12 @@ export interface AvailabilitySink extends Sink {
   close(): void;
 }
 
-/** The policy of a service that lists none: the one `slaprobe report` applies to it. */
-export const FALLBACK_POLICY: SlaPolicy = { name: 'default', target: 99.9, ...POLICY_DEFAULTS };
 
 const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded'] as const;
 const LEVELS = ['L1', 'L2', 'L3'] as const;
 
-export const policiesOf = (s: ServiceConfig): readonly SlaPolicy[] => (s.sla.length > 0 ? s.sla : [FALLBACK_POLICY]);
+/** A service's policies; one that lists none is accounted under DEFAULT_POLICY, as `report` does. */
+export const policiesOf = (s: ServiceConfig): readonly SlaPolicy[] => (s.sla.length > 0 ? s.sla : [DEFAULT_POLICY]);
 
 /** Seconds of each counter state in a report. */
 function stateSeconds(r: PeriodReport): Record<(typeof STATES)[number], number> {

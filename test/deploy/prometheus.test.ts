@@ -127,7 +127,7 @@ describe('deploy/prometheus', () => {
       udesk: 0.999,
       contract: 0.999,
       easymeeting: 0.99,
-      // services without `sla:` (src/sinks/availability.ts FALLBACK_POLICY)
+      // services without `sla:` (DEFAULT_POLICY of src/config/sla.ts)
       default: 0.999,
     });
   });
