@@ -49,14 +49,16 @@ describe('notification of incidents (notify_within)', () => {
   });
 
   it('the report prints the delay and the verdict per incident, and says when there was none', () => {
-    const text = render([run([at('2026-11-10T10:03:35Z')])], 'table');
+    // What reportService adds to the calculator's figures: one region, no regional fault.
+    const report = () => ({ ...run([at('2026-11-10T10:03:35Z')]), regions: ['eu'], regional_faults: [] });
+    const text = render([report()], 'table');
     expect(text).toMatch(/notified/);
     expect(text).toContain('+3m35s, met (15m)');
     expect(text).toContain('not notified, MISSED (15m)');
-    const csv = render([run([at('2026-11-10T10:03:35Z')])], 'csv').trim().split('\n');
+    const csv = render([report()], 'csv').trim().split('\n');
     expect(csv[0]!.split(',').at(-1)).toBe('notifications_missed');
     expect(csv[1]!.split(',').at(-1)).toBe('1');
-    const json = JSON.parse(render([run([at('2026-11-10T10:03:35Z')])], 'json')) as { reports: { incidents: { notified_at: string | null; notify_ms: number | null }[] }[] };
+    const json = JSON.parse(render([report()], 'json')) as { reports: { incidents: { notified_at: string | null; notify_ms: number | null }[] }[] };
     expect(json.reports[0]!.incidents.map((i) => [i.notified_at, i.notify_ms])).toEqual([['2026-11-10T10:03:35Z', 215_000], [null, null]]);
   });
 });
