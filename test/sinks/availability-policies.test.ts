@@ -139,7 +139,8 @@ describe('availability metrics per policy', () => {
 
   it('an outage across the month boundary: the counter holds both parts, each period its own', async () => {
     const { runs, seconds, report } = setup();
-    const end = T('2026-12-01T00:00:00Z');
+    // HEDU's month is Shanghai's (config/sla/hedu.yaml): it ends at 16:00 UTC.
+    const end = T('2026-11-30T16:00:00Z');
     runs(end - 20 * 60_000, end - 10 * 60_000, () => true);
     runs(end - 10 * 60_000, end - 1000, () => false);
     runs(end - 1000, end + 10 * 60_000, (t) => t >= end + 4 * 60_000 - 1000);
