@@ -9,6 +9,7 @@ import { type Logger, createLogger } from './log.ts';
 import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
+import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
 import { createAgentServer, listen } from './server.ts';
 import { type Reflector, startReflector } from './reflector/index.ts';
 import { parseWebhook } from './alertmanager/webhook.ts';
@@ -142,7 +143,16 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     onLateness: (s) => metrics.schedulerLateness.observe(s),
   });
 
+  const checkCapacity = (c: Config) => {
+    const demand = demandOf(c.targets);
+    for (const r of RESOURCES) {
+      metrics.demand.set({ resource: r }, demand[r]);
+      metrics.capacity.set({ resource: r }, ENGINE_CAPACITY[r]);
+    }
+    for (const w of capacityWarnings(demand)) log.warn({ config: c.source }, w);
+  };
   const applied = (c: Config) => {
+    checkCapacity(c);
     for (const k of PROBE_KINDS) metrics.targets.set({ kind: k }, c.targets.filter((t) => t.kind === k).length);
     setTargetInfo(metrics, c.targets);
     setServiceTargetInfo(metrics, c.services);

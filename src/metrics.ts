@@ -10,8 +10,11 @@ import type { Target } from './config/types.ts';
 export const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2.5];
 /** Seconds. A probe run spans sub-millisecond loopback to a multi-second packet train. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Seconds. The agent's own delay in starting a run: must stay far below the network's. */
-export const LATENESS_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/**
+ * Seconds. The agent's own delay in starting a run: must stay far below the network's. Up to
+ * a minute, so that an overloaded agent's p99 reads as a number, not +Inf.
+ */
+export const LATENESS_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30, 60];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -71,6 +74,18 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       name: 'slaprobe_scheduler_lateness_seconds',
       help: 'How late each probe run started after its due time (timer delay plus concurrency queueing). The agent\'s own delay, never the network\'s.',
       buckets: LATENESS_BUCKETS,
+      registers: r,
+    }),
+    demand: new Gauge({
+      name: 'slaprobe_config_demand_per_second',
+      help: 'What the loaded config asks of the probe engine per second, by resource (runs: probe runs of every kind; train_packets: packets of stun and udp-echo trains). Compare with slaprobe_engine_capacity_per_second.',
+      labelNames: ['resource'] as const,
+      registers: r,
+    }),
+    capacity: new Gauge({
+      name: 'slaprobe_engine_capacity_per_second',
+      help: 'The rate per second the probe engine is measured to sustain, by resource (README, Benchmarks); the agent warns at load when the config asks for more.',
+      labelNames: ['resource'] as const,
       registers: r,
     }),
     runsSkipped: new Counter({

@@ -5,6 +5,9 @@
 // A run still going when the next is due makes that one skipped and counted. Concurrency
 // over all targets is bounded by p-limit; lateness (due -> actually started, including the
 // wait for a free slot) is reported so the agent's delays are never taken for the network's.
+// A target runs at most once at a time; a target whose last run used its whole timeout (slow
+// or hanging) queues for one of at most half the slots first, so however many of them
+// there are, the healthy targets keep the other half and their schedule.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Target } from './config/types.ts';
 
@@ -56,11 +59,19 @@ interface Entry {
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   firstDone: boolean;
+  /** The last run lasted its whole timeout. */
+  slow?: boolean;
+}
+
+/** Slots slow targets may hold at once, of `concurrency`. */
+export function slowSlots(concurrency: number): number {
+  return Math.max(1, Math.floor(concurrency / 2));
 }
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const now = deps.now ?? wallClock;
   const limit: LimitFunction = pLimit(deps.concurrency);
+  const slowLimit: LimitFunction = pLimit(slowSlots(deps.concurrency));
   const entries = new Map<string, Entry>();
   let stopped = false;
   let firstWaiters: (() => void)[] = [];
@@ -102,12 +113,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       deps.onSkip(e.target, dueAt);
       return;
     }
-    const p = limit(async () => {
+    const job = async () => {
       if (stopped) return;
       const startedAt = now();
       deps.onLateness(Math.max(0, startedAt - dueAt) / 1000);
       await deps.run(e.target, dueAt, startedAt);
-    }).catch(() => undefined).finally(() => {
+      e.slow = now() - startedAt >= e.target.timeout;
+    };
+    const p = (e.slow ? slowLimit(() => limit(job)) : limit(job)).catch(() => undefined).finally(() => {
       e.running = undefined;
       if (!e.firstDone) {
         e.firstDone = true;
