@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
 import { summarizeProfiles } from './support/core-profile.ts';
+import { bucketQuantile, parseMetrics } from './support/metrics.ts';
 import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -92,49 +93,6 @@ function reading(prober: number, server: number) {
   return { t: performance.now(), prober: cpuSeconds(prober), server: cpuSeconds(server), cpu0: cpuBusySeconds(PROBER_CPU), wait: runQueueSeconds(prober) };
 }
 
-
-/** Sums of every sample of a metric family, and the cumulative buckets of a histogram. */
-function parseMetrics(text: string) {
-  const sum = (name: string, labelFilter = '') => {
-    let total = 0;
-    for (const line of text.split('\n')) {
-      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-        if (labelFilter && !line.includes(labelFilter)) continue;
-        total += Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return total;
-  };
-  const buckets = (name: string): [number, number][] => {
-    const out: [number, number][] = [];
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(`${name}_bucket{`)) continue;
-      const le = /le="([^"]+)"/.exec(line)?.[1];
-      if (le !== undefined) out.push([le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1))]);
-    }
-    return out.sort((a, b) => a[0] - b[0]);
-  };
-  return { sum, buckets };
-}
-
-/** histogram_quantile over the deltas of two scrapes of cumulative buckets. */
-export function bucketQuantile(q: number, before: [number, number][], after: [number, number][]): number {
-  const d = after.map(([le, c], i) => [le, c - (before[i]?.[1] ?? 0)] as [number, number]);
-  const total = d.at(-1)?.[1] ?? 0;
-  if (total === 0) return NaN;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const [le, c] of d) {
-    if (c >= rank) {
-      if (le === Infinity) return lower;
-      return lower + ((le - lower) * (rank - below)) / Math.max(1, c - below);
-    }
-    lower = le;
-    below = c;
-  }
-  return lower;
-}
 
 function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;

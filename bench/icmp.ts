@@ -28,6 +28,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
+import { bucketQuantile, scrape } from './support/metrics.ts';
 import { CLK_TCK, cpuBusySeconds, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -148,34 +149,6 @@ function sampleChildren(pid: number) {
     const mean = (k: 'liveCount' | 'liveRssMiB' | 'pss') => samples.reduce((a, s) => a + s[k], 0) / Math.max(1, samples.length);
     return { count: mean('liveCount'), rssMiB: mean('liveRssMiB'), pssMiB: mean('pss'), maxCount: Math.max(0, ...samples.map((s) => s.liveCount)) };
   };
-}
-
-/** One scrape: the sum of a family's samples, and a histogram's cumulative buckets. */
-async function scrape(url: string) {
-  const lines = (await (await fetch(url)).text()).split('\n');
-  const sum = (name: string) => lines.filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  const buckets = (name: string): [number, number][] => lines
-    .filter((l) => l.startsWith(`${name}_bucket{`))
-    .map((l): [number, number] => {
-      const le = /le="([^"]+)"/.exec(l)![1]!;
-      return [le === '+Inf' ? Infinity : Number(le), Number(l.slice(l.lastIndexOf(' ') + 1))];
-    })
-    .sort((a, b) => a[0] - b[0]);
-  return { sum, buckets };
-}
-
-/** histogram_quantile over the deltas of two scrapes (one unlabelled histogram). */
-function bucketQuantile(q: number, before: [number, number][], after: [number, number][]): number {
-  const d = after.map(([le, c], i): [number, number] => [le, c - (before[i]?.[1] ?? 0)]);
-  const total = d.at(-1)?.[1] ?? 0;
-  if (total === 0) return NaN;
-  const rank = q * total;
-  let [lower, below] = [0, 0];
-  for (const [le, c] of d) {
-    if (c >= rank) return le === Infinity ? lower : lower + ((le - lower) * (rank - below)) / Math.max(1, c - below);
-    [lower, below] = [le, c];
-  }
-  return lower;
 }
 
 // --- one prober at one host count -----------------------------------------------------------
