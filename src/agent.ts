@@ -17,7 +17,7 @@ import { createAvailabilitySink } from './sinks/availability.ts';
 import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
-import { type Discovery, effectiveConfig, startDiscovery } from './fleet/sd.ts';
+import { type Discovery, effectiveConfig, expandGroups, startDiscovery } from './fleet/sd.ts';
 import { type Outbox, openOutbox } from './fleet/outbox.ts';
 import { type PushSink, createPushSink } from './sinks/push.ts';
 import { type Store, StoreError, openStore } from './store/index.ts';
@@ -66,6 +66,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
   discover();
   const effective = () => effectiveConfig(base, discovery?.current() ?? new Map());
+  /** Each service's whole target count, before agent.shard: what its rule counts in the fleet. */
+  const serviceSizes = () => new Map(base.services.map((s) => [s.name, expandGroups(s.targets, base.target_groups, discovery?.current() ?? new Map()).length]));
   let config = effective();
   let store: Store;
   try {
@@ -96,7 +98,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   if (config.remote_write.length > 0) {
     outbox = openOutbox({ dataDir: config.agent.data_dir, metrics, log });
     await outbox.setRemotes(config.remote_write);
-    push = createPushSink({ config, outbox });
+    push = createPushSink({ config, outbox, sizes: serviceSizes() });
   }
   const quality = createQualitySink({
     metrics,
@@ -200,6 +202,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     scheduler.set(config.targets);
     quality.reload([...config.targets]);
     availability.reload(config);
+    push?.reload(config, serviceSizes());
     for (const t of gone) {
       metricsSink.forget(t.name);
       logSink.forget(t.name);

@@ -97,7 +97,8 @@ export function validateShard(ctx: Ctx, v: unknown, p: Path): { count: number; i
   if (v === undefined || v === null) return undefined;
   const o = mapping(ctx, v, p, ['count', 'index']);
   if (!o) return undefined;
-  const count = int(ctx, o['count'], [...p, 'count'], { min: 1, max: 10_000 });
+  // From the environment (count: ${SLAPROBE_SHARD_COUNT}) a number arrives as digits.
+  const count = int(ctx, typeof o['count'] === 'string' && /^\d+$/.test(o['count']) ? Number(o['count']) : o['count'], [...p, 'count'], { min: 1, max: 10_000 });
   if (o['count'] === undefined) ctx.add([...p, 'count'], 'is required: how many agents share this region\'s targets');
   const raw = o['index'];
   let index: number | undefined;

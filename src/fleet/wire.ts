@@ -15,6 +15,16 @@ export const DEGRADED_METRIC = 'slaprobe_run_degraded';
 /** Interval of the target's runs, seconds, sent beside each outcome (the gap rule needs it). */
 export const INTERVAL_METRIC = 'slaprobe_run_interval_seconds';
 
+/**
+ * Service membership, for fleet alerts in PromQL (deploy/prometheus/rules/slaprobe-fleet.rules.yml):
+ * one sample per run per service that lists the target, labelled `service`, stamped like the
+ * outcome. Its value is how many of the service's targets must be down for the service to be
+ * down by its rule: all -> the service's target count, any -> 1, {at_least: K} -> K.
+ * The report reads services from its config, not from this series.
+ */
+export const SERVICE_INFO_METRIC = 'slaprobe_run_service_info';
+
+export const LABEL_SERVICE = 'service';
 export const LABEL_TARGET = 'target';
 export const LABEL_REGION = 'region';
 export const LABEL_AGENT = 'agent';

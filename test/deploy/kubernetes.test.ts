@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { prometheusRule } from '../../deploy/kubernetes/generate-prometheusrule.ts';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -16,6 +17,8 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { parseConfig } from '../../src/config/load.ts';
+import { effectiveConfig } from '../../src/fleet/sd.ts';
 import { ruleGroups } from './promql.ts';
 import { DEPLOY, NODE, ROOT, run, tool } from './tools.ts';
 
@@ -49,6 +52,7 @@ const MODELS: Record<string, new (x: never) => { validate(): void }> = {
   'v1/Service': Service,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
@@ -168,5 +172,54 @@ describe('deploy/kubernetes/base/prometheusrule.yaml', () => {
   it('is what generate-prometheusrule.ts makes of the current rule files (run it after editing a rule)', () => {
     const file = parse(readFileSync(join(K8S, 'base', 'prometheusrule.yaml'), 'utf8')) as unknown;
     expect(file).toEqual(prometheusRule());
+  });
+});
+
+describe('deploy/kubernetes/statefulset (sharded agents)', () => {
+  const objs = kustomize(join(K8S, 'statefulset'));
+  const one = <T>(kind: string) => {
+    const found = objs.filter((o) => o.kind === kind);
+    expect(found, kind).toHaveLength(1);
+    return found[0] as unknown as T & Obj;
+  };
+  type Sts = { spec: { replicas: number; serviceName: string; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec }; volumeClaimTemplates: { metadata: { name: string } }[] } };
+
+  it('renders a StatefulSet in place of the Deployment and its PVC; every object validates', async () => {
+    expect(objs.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet']);
+    for (const o of objs) await expect(validate(o), `${o.kind}/${o.metadata.name}`).resolves.toBeUndefined();
+  });
+
+  it('runs the base\'s hardened pod, each replica with its own store from the claim template', () => {
+    const sts = one<Sts>('StatefulSet');
+    const base = kustomize(join(K8S, 'base')).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: PodSpec } } };
+    const pod = sts.spec.template.spec;
+    expect(pod.securityContext).toEqual(base.spec.template.spec.securityContext);
+    expect(pod.containers[0]!.securityContext).toEqual(base.spec.template.spec.containers[0]!.securityContext);
+    expect(pod.containers[0]!.args).toEqual(base.spec.template.spec.containers[0]!.args);
+    expect(sts.spec.selector.matchLabels).toEqual(expect.objectContaining({ 'app.kubernetes.io/name': 'slaprobe' }));
+    for (const [k, v] of Object.entries(sts.spec.selector.matchLabels)) expect(sts.spec.template.metadata.labels[k]).toBe(v);
+    expect(sts.spec.volumeClaimTemplates.map((v) => v.metadata.name)).toEqual(['data']);
+    expect(pod.volumes.map((v) => v.name)).not.toContain('data');
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/slaprobe' });
+    const svc = one<{ spec: { clusterIP: string } }>('Service');
+    expect(sts.spec.serviceName).toBe(svc.metadata.name);
+    expect(svc.spec.clusterIP).toBe('None');
+  });
+
+  it('each pod probes its own hashmod shard: count = replicas, index = the pod\'s ordinal, together all targets once', () => {
+    const sts = one<Sts>('StatefulSet');
+    const env = sts.spec.template.spec.containers[0]!.env as { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+    expect(Number(env.find((e) => e.name === 'SLAPROBE_SHARD_COUNT')?.value)).toBe(sts.spec.replicas);
+    expect(env.find((e) => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    const text = (one<{ data: Record<string, string> }>('ConfigMap')).data['config.yaml']!;
+    const shards = Array.from({ length: sts.spec.replicas }, (_, i) => {
+      const cfg = parseConfig(text, 'config.yaml', { env: { POD_NAME: `${sts.metadata.name}-${i}`, SLAPROBE_SHARD_COUNT: String(sts.spec.replicas), SLAPROBE_REGION: 'eu-west' } });
+      expect(cfg.agent.shard).toEqual({ count: sts.spec.replicas, index: i });
+      expect(cfg.agent.name).toBe(`slaprobe-${i}`);
+      return { all: cfg.targets.map((t) => t.name), mine: effectiveConfig(cfg, new Map()).targets.map((t) => t.name) };
+    });
+    const mine = shards.flatMap((s) => s.mine);
+    expect(new Set(mine).size).toBe(mine.length);
+    expect(mine.sort()).toEqual([...shards[0]!.all].sort());
   });
 });

@@ -3,6 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMetrics } from '../../src/metrics.ts';
+import {
+  DEGRADED_METRIC, INTERVAL_METRIC, LABEL_AGENT, LABEL_REGION, LABEL_SERVICE, LABEL_TARGET, OUTCOME_METRIC, SERVICE_INFO_METRIC,
+} from '../../src/fleet/wire.ts';
 import { DEPLOY, readYaml } from './tools.ts';
 
 export const RULES_DIR = join(DEPLOY, 'prometheus', 'rules');
@@ -122,5 +125,8 @@ export async function agentSeries(): Promise<Map<string, Set<string>>> {
     }
   }
   add('up', []);
+  // What the agents push (remote_write, src/fleet/wire.ts), for the fleet rules of the store.
+  for (const name of [OUTCOME_METRIC, DEGRADED_METRIC, INTERVAL_METRIC]) out.set(name, new Set([LABEL_TARGET, LABEL_REGION, LABEL_AGENT]));
+  out.set(SERVICE_INFO_METRIC, new Set([LABEL_SERVICE, LABEL_TARGET, LABEL_REGION, LABEL_AGENT]));
   return out;
 }

@@ -46,6 +46,8 @@ targets:
     address: 127.0.0.1:${refused}
     interval: 300ms
     timeout: 200ms
+services:
+  - {name: portal, targets: [web, gone]}
 remote_write:
   - name: central
     url: ${url}
@@ -155,6 +157,11 @@ describe.each([
     expect(new Set(iv[0]!.samples.map((x) => x.value))).toEqual(new Set([0.2]));
     const ok = await db.raw('slaprobe_run_success{target="web"}');
     expect(iv[0]!.samples.map((x) => x.ts)).toEqual(ok[0]!.samples.map((x) => x.ts));
+    // Service membership rides along, valued with the targets the rule needs down (all: 2).
+    const info = await db.raw('slaprobe_run_service_info{target="web"}');
+    expect(info.map((x) => x.labels)).toEqual([expect.objectContaining({ service: 'portal', region: 'eu-test', agent: 'agent-a' })]);
+    expect(new Set(info[0]!.samples.map((x) => x.value))).toEqual(new Set([2]));
+    expect(info[0]!.samples.map((x) => x.ts)).toEqual(ok[0]!.samples.map((x) => x.ts));
     // http and tcp targets have no quality verdict: no degraded series.
     expect(await db.raw('slaprobe_run_degraded')).toEqual([]);
   });
