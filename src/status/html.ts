@@ -23,7 +23,7 @@ const WORST: ServiceState[] = ['down', 'partial', 'degraded', 'unknown', 'up'];
 const CSS = `
 .bars{list-style:none;display:flex;gap:2px;margin:.5rem 0 .25rem;padding:0;height:2.25rem}
 .bars li{flex:1 1 0;min-width:2px;background:var(--c);border-radius:2px;position:relative;outline-offset:2px}
-.bars li.k-unknown,.bars li.k-no_data{background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(127,127,127,.55) 3px 5px)}
+.bars li.k-unknown{background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(255,255,255,.45) 3px 5px)}
 .bars li:focus{outline:2px solid var(--fg)}
 .bars li:hover{filter:brightness(1.15)}
 .tip{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}

@@ -23,9 +23,9 @@ export function when(t: number | null, tz: string, missing = 'open'): string {
 // for the bars and 4.5:1 for text in both schemes (checked with the WCAG formula).
 const CSS = `
 :root{color-scheme:light dark;--bg:#ffffff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--panel:#f6f8fa;
---up:#1a7f37;--counted:#cf222e;--not_counted:#8250df;--degraded:#9a6700;--maintenance:#0969da;--unknown:#6e7781;--no_data:#b8c0c8;--link:#0969da}
+--up:#1a7f37;--counted:#cf222e;--not_counted:#8250df;--degraded:#9a6700;--maintenance:#0969da;--unknown:#6e7781;--no_data:#8c959f;--link:#0969da}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--panel:#151b23;
---up:#3fb950;--counted:#f85149;--not_counted:#ab7df8;--degraded:#d29922;--maintenance:#4493f8;--unknown:#9198a1;--no_data:#3d444d;--link:#4493f8}}
+--up:#3fb950;--counted:#f85149;--not_counted:#ab7df8;--degraded:#d29922;--maintenance:#4493f8;--unknown:#9198a1;--no_data:#656c76;--link:#4493f8}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif}
 a{color:var(--link)}
@@ -54,7 +54,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .k-up{--c:var(--up)}.k-counted{--c:var(--counted)}.k-not_counted{--c:var(--not_counted)}.k-degraded{--c:var(--degraded)}
 .k-maintenance{--c:var(--maintenance)}.k-unknown{--c:var(--unknown)}.k-no_data{--c:var(--no_data)}
 .swatch{display:inline-block;width:.75rem;height:1.1rem;border-radius:2px;background:var(--c);vertical-align:middle}
-.k-unknown .swatch{background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(127,127,127,.55) 3px 5px)}
+.k-unknown .swatch{background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(255,255,255,.45) 3px 5px)}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem 1rem;padding:0;margin:.5rem 0 1rem;font-size:.85rem}
 .legend li{display:flex;align-items:center;gap:.35rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}

@@ -116,6 +116,8 @@ describe('GET /status in Chromium', () => {
       colours.add(await bar.evaluate((e) => getComputedStyle(e).backgroundColor + getComputedStyle(e).backgroundImage));
     }
     expect(colours.size).toBe(6); // two not_counted days share one
+    // Unknown is hatched, so it differs from no data by more than a shade.
+    expect(await page.locator('.bars li.k-unknown').first().evaluate((e) => getComputedStyle(e).backgroundImage)).toContain('repeating-linear-gradient');
     expect(await page.locator('.bars li[data-kind="unknown"]').first().getAttribute('title')).not.toContain(': Up,');
     // The live state: the agent probes the target now; asia stopped reporting two days ago.
     const svc = page.locator('section[data-service="meet"]');
@@ -150,14 +152,14 @@ describe('GET /status in Chromium', () => {
       expect(await page.locator('footer').count()).toBe(1);
       const vars = await page.evaluate(() => {
         const s = getComputedStyle(document.documentElement);
-        return Object.fromEntries(['--bg', '--fg', '--muted', '--link', '--up', '--counted', '--not_counted', '--degraded', '--maintenance', '--unknown']
+        return Object.fromEntries(['--bg', '--fg', '--muted', '--link', '--up', '--counted', '--not_counted', '--degraded', '--maintenance', '--unknown', '--no_data']
           .map((k) => [k, s.getPropertyValue(k).trim()]));
       });
       const ratio = contrast(vars['--bg']!, vars['--fg']!);
       expect(ratio, `${scheme} text`).toBeGreaterThanOrEqual(7);
       for (const k of ['--muted', '--link']) expect(contrast(vars['--bg']!, vars[k]!), `${scheme} ${k}`).toBeGreaterThanOrEqual(4.5);
       // Bars are non-text graphics: WCAG 1.4.11 asks 3:1 against their background.
-      for (const k of ['--up', '--counted', '--not_counted', '--degraded', '--maintenance', '--unknown']) {
+      for (const k of ['--up', '--counted', '--not_counted', '--degraded', '--maintenance', '--unknown', '--no_data']) {
         expect(contrast(vars['--bg']!, vars[k]!), `${scheme} ${k}`).toBeGreaterThanOrEqual(3);
       }
       if (scheme === 'dark') {
