@@ -25,8 +25,8 @@ export interface ExportService {
 
 type Doc = Record<string, unknown>;
 
-/** Policy keys held in milliseconds: written as durations ("5m"), read back with parseDuration. */
-const DURATION_KEYS = new Set(['min_outage', 'merge_within']);
+/** Policy keys held in milliseconds: written as durations ("5m", or "none" for null), read back with parseDuration. */
+const DURATION_KEYS = new Set(['min_outage', 'merge_within', 'notify_within']);
 /** Policy keys OpenSLO holds itself (and the annotations repeat, to be read back exactly). */
 const PLAIN_KEYS = new Set(['name', 'description', 'target', 'period', 'time_zone']);
 
@@ -61,18 +61,20 @@ function timeWindow(p: SlaPolicy, now: number): Doc {
 
 /**
  * The SLI: counted down seconds over the seconds the policy's denominator holds, from
- * slaprobe_service_seconds_total (README "Metrics"). Known time is up, degraded and down;
+ * slaprobe_service_seconds_total{service, sla, state}, which the agent accounts under each
+ * policy's own rules (README "Metrics"). Known time is up, degraded and down;
  * unknown time joins the total when the policy counts it (down or up), and the bad seconds
  * when it counts it as down; excluded time joins the total when the policy counts it as
  * available rather than leaving it out.
  */
 export function sliQueries(service: string, p: SlaPolicy): { bad: string; total: string } {
+  const labels = `service=${JSON.stringify(service)},sla=${JSON.stringify(p.name)}`;
   const total = ['up', 'degraded', 'down'];
   const bad = ['down_counted'];
   if (p.unknown !== 'excluded') total.push('unknown');
   if (p.unknown === 'down') bad.push('unknown');
   if ((p as unknown as Record<string, unknown>)['excluded_time'] === 'available') total.push('excluded');
-  const sel = (states: string[]) => `slaprobe_service_seconds_total{service=${JSON.stringify(service)},state${states.length === 1 ? '=' : '=~'}${JSON.stringify(states.join('|'))}}`;
+  const sel = (states: string[]) => `slaprobe_service_seconds_total{${labels},state${states.length === 1 ? '=' : '=~'}${JSON.stringify(states.join('|'))}}`;
   return { bad: `sum(${sel(bad)})`, total: `sum(${sel(total)})` };
 }
 
@@ -89,7 +91,7 @@ function annotations(svc: ExportService, p: SlaPolicy): Record<string, string> {
     const key = `${PREFIX}${kebab(k)}`;
     if (k === 'target') a[key] = String(v);
     else if (typeof v === 'string') a[key] = v;
-    else if (DURATION_KEYS.has(k)) a[key] = formatMs(v as number);
+    else if (DURATION_KEYS.has(k)) a[key] = v === null ? 'none' : formatMs(v as number);
     else if (k === 'recovery') a[key] = (['L1', 'L2', 'L3'] as Level[]).map((l) => `${l}=${formatMs((v as Record<Level, number>)[l])}`).join(',');
     else a[key] = JSON.stringify(v);
   }
@@ -198,7 +200,7 @@ export function parseOpenSlo(text: string): { service: string; policy: SlaPolicy
       if (k === 'target') pol[k] = Number(raw);
       else if (PLAIN_KEYS.has(k)) pol[k] = raw;
       else if (DURATION_KEYS.has(k)) {
-        pol[k] = parseDuration(raw);
+        pol[k] = raw === 'none' ? null : parseDuration(raw);
         if (pol[k] === undefined) errors.push(`${at}: ${key}: "${raw}" is not a duration such as 5m`);
       } else if (k === 'recovery') {
         const rec: Record<string, number | undefined> = {};

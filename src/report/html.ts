@@ -15,8 +15,6 @@ export interface ReportPage {
   html: string;
 }
 
-/** A notification time per incident, where the report data carries one (the alert chain). */
-type WithNotified = { notified_at?: number | null; notified?: number | null };
 
 const CSS = `
 .period{border:1px solid var(--line);border-radius:.5rem;padding:1rem 1.25rem;margin:0 0 1.5rem}
@@ -72,13 +70,13 @@ function section(r: ServiceReport, policy: SlaPolicy | undefined, i: number): st
     : `<table><caption>Downtime windows</caption><thead><tr><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th><th scope="col">status</th><th scope="col" class="num">counted min</th><th scope="col">why</th></tr></thead><tbody>${
       r.windows.map((w) => `<tr><td>${when(w.start, tz)}</td><td>${when(w.end, tz)}</td><td class="num">${esc(formatDuration(w.duration_ms))}</td>`
         + `<td class="st-${w.status}">${esc(w.status.replace('_', ' '))}</td><td class="num" data-figure="counted_minutes">${esc(String(w.counted_minutes))}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table>`;
-  const notifiedKnown = r.incidents.some((x) => (x as WithNotified).notified_at != null || (x as WithNotified).notified != null);
+  // HEDU-5.7 / UMEET-5.7: shown when the policy promises a notification time or one is on record.
+  const notifiedKnown = r.notify_within !== null || r.incidents.some((x) => x.notified_at !== null);
   const incidents = r.incidents.length === 0 ? '<p class="muted">No incidents in this period.</p>'
-    : `<table><caption>Incidents (fault levels and recovery deadlines)</caption><thead><tr><th scope="col">level</th><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th><th scope="col">first seen</th>${notifiedKnown ? '<th scope="col">customers notified</th>' : ''}<th scope="col">counted</th><th scope="col">excluded</th><th scope="col">recovery deadline</th></tr></thead><tbody>${
+    : `<table><caption>Incidents (fault levels and recovery deadlines)</caption><thead><tr><th scope="col">level</th><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th><th scope="col">first seen</th>${notifiedKnown ? `<th scope="col">customers notified${r.notify_within !== null ? ` (within ${esc(formatDuration(r.notify_within))})` : ''}</th>` : ''}<th scope="col">counted</th><th scope="col">excluded</th><th scope="col">recovery deadline</th></tr></thead><tbody>${
       r.incidents.map((x) => {
-        const n = (x as WithNotified).notified_at ?? (x as WithNotified).notified ?? null;
         return `<tr><td>${esc(x.level)}</td><td>${when(x.start, tz)}</td><td>${when(x.end, tz, 'ongoing')}</td><td class="num">${esc(formatDuration(x.duration_ms))}</td><td>${when(x.first_seen, tz)}</td>`
-          + `${notifiedKnown ? `<td>${when(n, tz, 'not known')}</td>` : ''}<td>${x.counted ? 'yes' : 'no'}</td>`
+          + `${notifiedKnown ? `<td data-figure="notified">${when(x.notified_at, tz, 'none on record')}${x.notify_met === null ? '' : x.notify_met ? ' (in time)' : ' <strong class="missed">(late)</strong>'}</td>` : ''}<td>${x.counted ? 'yes' : 'no'}</td>`
           + `<td>${x.excluded_ms > 0 ? `${esc(formatDuration(x.excluded_ms))}: ${esc(x.excluded_reasons.join('; '))}` : '—'}</td>`
           + `<td>${when(x.deadline, tz)}: ${x.deadline_met === null ? 'pending' : x.deadline_met ? 'met' : '<strong class="missed">missed</strong>'}</td></tr>`;
       }).join('')}</tbody></table>`;

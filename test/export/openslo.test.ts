@@ -140,10 +140,13 @@ describe('slaprobe export openslo', () => {
     const m = createMetrics({ region: 'eu', version: 'test', defaultMetrics: false });
     const metric = await m.registry.getSingleMetric('slaprobe_service_seconds_total')!.get();
     expect(metric.type).toBe('counter');
+    const labelNames = (m.registry.getSingleMetric('slaprobe_service_seconds_total') as unknown as { labelNames: string[] }).labelNames;
+    expect(labelNames).toEqual(expect.arrayContaining(['service', 'sla', 'state']));
     const cfg = loadConfigFile(config);
     const udesk = sliQueries('Meet_EU', cfg.services[0]!.sla[0]!);
     const internal = sliQueries('portal', cfg.services[1]!.sla[0]!); // unknown: down
-    // Five minutes: 4 up, 1 counted down, plus one unknown minute (portal only).
+    // Five minutes: 4 up, 1 counted down, plus one unknown minute (portal only); the same
+    // service's counter under another policy (hedu) must not leak in.
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, `groups:
   - name: sli
@@ -151,7 +154,7 @@ describe('slaprobe export openslo', () => {
       - { record: udesk_bad_ratio, expr: '(${udesk.bad.replace(/'/g, "''")}) / (${udesk.total.replace(/'/g, "''")})' }
       - { record: internal_bad_ratio, expr: '(${internal.bad.replace(/'/g, "''")}) / (${internal.total.replace(/'/g, "''")})' }
 `);
-    const series = (svc: string, state: string, values: string) => `      - { series: 'slaprobe_service_seconds_total{service="${svc}",state="${state}",region="eu"}', values: '${values}' }`;
+    const series = (svc: string, state: string, values: string) => `      - { series: 'slaprobe_service_seconds_total{service="${svc}",sla="${svc === 'portal' ? 'internal' : 'udesk'}",state="${state}",region="eu"}', values: '${values}' }`;
     const t = join(dir, 'test.yaml');
     writeFileSync(t, `rule_files: [rules.yaml]
 evaluation_interval: 1m
@@ -163,6 +166,7 @@ ${series('Meet_EU', 'degraded', '0 0 0 0 0 0')}
 ${series('Meet_EU', 'down', '0 0 0 0 0 60')}
 ${series('Meet_EU', 'down_counted', '0 0 0 0 0 60')}
 ${series('Meet_EU', 'unknown', '0 0 0 0 0 0')}
+      - { series: 'slaprobe_service_seconds_total{service="Meet_EU",sla="hedu",state="down_counted",region="eu"}', values: '0 60 120 180 240 300' }
 ${series('portal', 'up', '0 60 120 180 240 240')}
 ${series('portal', 'degraded', '0 0 0 0 0 0')}
 ${series('portal', 'down', '0 0 0 0 0 0')}

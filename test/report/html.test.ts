@@ -24,7 +24,7 @@ interface JsonReport {
   budget: { allowed: number; used: number; remaining: number };
   credit: { unit: string; amount: number } | null;
   windows: { status: string; counted_minutes: number; why: string }[];
-  incidents: { level: string }[];
+  incidents: { level: string; notified_at: string | null; notify_met: boolean | null }[];
 }
 
 let dir: string;
@@ -75,6 +75,13 @@ describe('report --format html', () => {
       rep.windows.forEach((w, i) => expect(rows[i]).toContain(w.why));
       expect(await s.locator('table:has(caption:text("Incidents")) tbody tr').count()).toBe(rep.incidents.length);
     }
+    // HEDU-5.7: the notification 7 minutes into the 40-minute outage, within 15 minutes.
+    const notified = json.find((x) => x.sla === 'hedu')!.incidents.filter((i) => i.notified_at !== null);
+    expect(notified).toHaveLength(1);
+    expect(notified[0]!.notify_met).toBe(true);
+    const cell = page.locator('section[data-sla="hedu"] [data-figure="notified"]', { hasText: 'in time' });
+    expect(await cell.locator('time').getAttribute('datetime')).toBe(notified[0]!.notified_at);
+    expect(await page.locator('section[data-sla="hedu"] th', { hasText: 'customers notified' }).innerText()).toBe('customers notified (within 15m)');
     // UDESK-1.2: the 40-minute outage counts, the 2-minute one does not; HEDU-5.1 counts both.
     const udesk = json.find((x) => x.sla === 'udesk')!;
     const hedu = json.find((x) => x.sla === 'hedu')!;

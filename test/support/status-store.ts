@@ -7,6 +7,7 @@
 //   D-6 10:00-14:00  no runs at all: unknown
 //   D-7 05:00-06:00  a quality breach: degraded
 //   D-8 10:00-10:30  down inside a recorded exclusion (carrier fault): excluded
+// and Alertmanager's notification about the D-3 outage delivered at 02:07 (HEDU-5.7: in time).
 // Today (D0) has no history: from midnight until the agent starts it is unknown.
 import { openStore } from '../../src/store/index.ts';
 
@@ -66,6 +67,10 @@ export function writeHistory(dataDir: string, h: History): void {
       if (t === h.day(7) + 6 * HOUR) store.setDegraded('api', false, t);
     }
     store.addExclusion({ service: 'meet', start: h.day(8) + 9.75 * HOUR, end: h.day(8) + 11 * HOUR, reason: 'carrier fault, not the provider\'s (UDESK-13.2)', created_at: h.day(7) });
+    store.recordNotifications([{
+      at: h.day(3) + 2 * HOUR + 7 * 60_000, alertname: 'SlaprobeServiceDown', status: 'firing', receiver: 'slaprobe-record',
+      service: 'meet', sla: null, level: 'L1', severity: 'page', region: null, starts_at: h.day(3) + 2 * HOUR + 60_000, fingerprint: 'f1',
+    }]);
     store.stopRun(h.d0 - 1);
   } finally {
     store.close();
