@@ -2,8 +2,14 @@
 // per-target, per-region timelines as they arrive: only the segments are kept, never the
 // runs, so a month of 300 series at 10 s fits in a few megabytes. The same folding as the
 // agent's store (applyOutcome), so every source gives the calculator the same spans.
+//
+// Each agent's runs fold into a timeline of their own, and the agents of one target and
+// region merge into one: up where any of them saw it up, down where all that ran saw it
+// down. So an HA pair (two agents in one region probing the same target, each run at its
+// own instant) does not interleave into flapping, one agent's own fault is not the region's,
+// and a target that moves to another agent (re-sharding) keeps one timeline.
 import type { RegionSpans, TimelineSource } from './service.ts';
-import { applyOutcome, withOpen, type OpenSegment } from './timeline.ts';
+import { applyOutcome, sweep, withOpen, type OpenSegment } from './timeline.ts';
 import type { Span, TargetState } from './types.ts';
 
 interface Track {
@@ -16,9 +22,9 @@ export interface Evidence extends TimelineSource {
    * Folds one run of `target` seen from `region` (t = run start, Unix ms). False when it is
    * earlier than the previous run of the same target and region: it was not applied.
    */
-  add(target: string, region: string, t: number, success: boolean, interval: number): boolean;
+  add(target: string, region: string, t: number, success: boolean, interval: number, agent?: string): boolean;
   /** One run's quality verdict (true = breached), folded like outcomes. False when out of order. */
-  addDegraded(target: string, region: string, t: number, degraded: boolean, interval: number): boolean;
+  addDegraded(target: string, region: string, t: number, degraded: boolean, interval: number, agent?: string): boolean;
   targets(): string[];
   regions(): string[];
   /** Outcomes folded, and the first and last run time (Unix ms; ±Infinity when none). */
@@ -27,13 +33,16 @@ export interface Evidence extends TimelineSource {
   last: number;
 }
 
-type Tracks = Map<string, Map<string, Track>>;
+/** target -> region -> agent -> track */
+type Tracks = Map<string, Map<string, Map<string, Track>>>;
 
-function fold(tracks: Tracks, target: string, region: string, t: number, ok: boolean, interval: number): boolean {
+function fold(tracks: Tracks, target: string, region: string, agent: string, t: number, ok: boolean, interval: number): boolean {
   let byRegion = tracks.get(target);
   if (!byRegion) tracks.set(target, (byRegion = new Map()));
-  let tr = byRegion.get(region);
-  if (!tr) byRegion.set(region, (tr = { closed: [] }));
+  let byAgent = byRegion.get(region);
+  if (!byAgent) byRegion.set(region, (byAgent = new Map()));
+  let tr = byAgent.get(agent);
+  if (!tr) byAgent.set(agent, (tr = { closed: [] }));
   const r = applyOutcome(tr.open, { t, success: ok }, interval);
   if (r.outOfOrder) return false;
   if (r.closed) tr.closed.push(r.closed);
@@ -41,8 +50,10 @@ function fold(tracks: Tracks, target: string, region: string, t: number, ok: boo
   return true;
 }
 
-function spans(tr: Track, from: number, to: number, now: number): Span<TargetState>[] {
-  return withOpen(tr.closed, tr.open, now).filter((s) => s.end > from && s.start < to);
+function spans(byAgent: Map<string, Track>, from: number, to: number, now: number): Span<TargetState>[] {
+  const lists = [...byAgent.values()].map((tr) => withOpen(tr.closed, tr.open, now).filter((s) => s.end > from && s.start < to));
+  if (lists.length === 1) return lists[0]!;
+  return sweep(lists, from, to, (st) => (st.includes('up') ? 'up' : st.includes('down') ? 'down' : undefined));
 }
 
 export function createEvidence(): Evidence {
@@ -53,20 +64,20 @@ export function createEvidence(): Evidence {
     count: 0,
     first: Infinity,
     last: -Infinity,
-    add(target, region, t, success, interval) {
-      if (!fold(outcomes, target, region, t, success, interval)) return false;
+    add(target, region, t, success, interval, agent = '') {
+      if (!fold(outcomes, target, region, agent, t, success, interval)) return false;
       ev.count++;
       if (t < ev.first) ev.first = t;
       if (t > ev.last) ev.last = t;
       return true;
     },
-    addDegraded(target, region, t, degraded, interval) {
-      return fold(quality, target, region, t, !degraded, interval);
+    addDegraded(target, region, t, degraded, interval, agent = '') {
+      return fold(quality, target, region, agent, t, !degraded, interval);
     },
     targets: () => [...outcomes.keys()].sort(),
     regions: () => [...new Set([...outcomes.values()].flatMap((m) => [...m.keys()]))].sort(),
     targetSpans(target, from, to, now): RegionSpans<TargetState>[] {
-      return [...(outcomes.get(target) ?? new Map<string, Track>())].map(([region, tr]) => ({ region, spans: spans(tr, from, to, now) }));
+      return [...(outcomes.get(target) ?? new Map<string, Map<string, Track>>())].map(([region, a]) => ({ region, spans: spans(a, from, to, now) }));
     },
     degradedSpans(target, from, to, now, region) {
       const tr = quality.get(target)?.get(region);

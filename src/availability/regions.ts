@@ -54,10 +54,16 @@ export function combineRegions(
   const spans = sweep(perRegion, from, to, (st) => fleetState(policy, st.map((s) => (s ?? 'unknown') as ServiceState)));
   const faults: RegionalFault[] = [];
   if (regions.length > 1) {
+    // A region's down time that runs into the service's downtime is that outage seen a run
+    // earlier or later from there (each region's runs fall at their own instants), not a
+    // fault of its path.
+    const downStarts = new Set<number>();
+    const downEnds = new Set<number>();
+    for (const s of spans) if (s.state === 'down') { downStarts.add(s.start); downEnds.add(s.end); }
     regions.forEach((region, i) => {
       const own = sweep([spans, perRegion[i]!], from, to, ([f, r]) =>
         r === 'down' && f !== 'down' && f !== 'unknown' && f !== undefined ? 'fault' : undefined);
-      for (const s of own) faults.push({ region, start: s.start, end: s.end });
+      for (const s of own) if (!downEnds.has(s.start) && !downStarts.has(s.end)) faults.push({ region, start: s.start, end: s.end });
     });
     faults.sort((a, b) => a.start - b.start || a.region.localeCompare(b.region));
   }

@@ -1,7 +1,7 @@
 // Probe outcomes from a file, for `slaprobe report --samples`: CSV with a header row or JSON
 // Lines, one outcome a line, read as a stream (a month of 100 targets at 10 s is 27 million
 // lines; only the per-target segments are kept). Fields: timestamp (RFC 3339 with offset, or
-// Unix seconds), target, success (true/false, 1/0), and optional region, rtt_ms, reason.
+// Unix seconds), target, success (true/false, 1/0), and optional region, agent, rtt_ms, reason.
 import { createReadStream } from 'node:fs';
 import { parseInstant } from './calendar.ts';
 import { createEvidence, type Evidence } from './evidence.ts';
@@ -73,6 +73,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
   let cTarget = 1;
   let cSuccess = 2;
   let cRegion = -1;
+  let cAgent = -1;
 
   const fail = (msg: string) => {
     const m = `${file}:${lineNo}: ${msg}`;
@@ -99,6 +100,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
         cTarget = header.get('target')!;
         cSuccess = header.get('success')!;
         cRegion = header.get('region') ?? -1;
+        cAgent = header.get('agent') ?? -1;
         return;
       }
     }
@@ -106,6 +108,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     let target: unknown;
     let success: unknown;
     let region: unknown;
+    let agent: unknown;
     if (format === 'jsonl') {
       let o: Record<string, unknown>;
       try {
@@ -117,12 +120,14 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
       target = o['target'];
       success = o['success'];
       region = o['region'] ?? '';
+      agent = o['agent'] ?? '';
     } else {
       const f = splitCsv(line);
       ts = f[cTs]?.trim();
       target = f[cTarget]?.trim();
       success = f[cSuccess]?.trim();
       region = cRegion < 0 ? '' : (f[cRegion]?.trim() ?? '');
+      agent = cAgent < 0 ? '' : (f[cAgent]?.trim() ?? '');
     }
     const t = parseInstant(ts);
     if (t === undefined) return fail(`timestamp ${JSON.stringify(ts)} is not RFC 3339 with offset (2026-11-01T00:00:00Z) or Unix seconds`);
@@ -130,7 +135,7 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     const ok = success === 'true' || success === true ? true : success === 'false' || success === false ? false : parseBool(success);
     if (ok === undefined) return fail(`success ${JSON.stringify(success)} is not true or false`);
     const reg = typeof region === 'string' ? region : String(region);
-    if (!evidence.add(target, reg, t, ok, opts.intervalOf(target))) return fail(`${target}${reg ? `@${reg}` : ''} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
+    if (!evidence.add(target, reg, t, ok, opts.intervalOf(target), typeof agent === 'string' ? agent : String(agent))) return fail(`${target}${reg ? `@${reg}` : ''} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
   };
 
   let stream: ReturnType<typeof createReadStream>;

@@ -7,19 +7,22 @@ import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
 import { PAGE_FORMATS, PageError, isPageFormat, writePages } from '../report/output.ts';
 import { PdfError } from '../report/pdf.ts';
+import { createEvidence, type Evidence } from '../availability/evidence.ts';
 import { SamplesError, readSamples } from '../availability/samples.ts';
-import { onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
+import { LOOKBACK, onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
 import type { Period, SlaPolicy } from '../availability/types.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_POLICY, loadPresets } from '../config/sla.ts';
 import type { Config } from '../config/types.ts';
+import { OUTCOME_METRIC } from '../fleet/wire.ts';
+import { SOURCE_HELP, SOURCE_OPTIONS, SourceError, readSource, sourceAuth } from '../fleet/source.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
 
 export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
                        [--format table|json|csv|markdown|html|pdf] [--out DIR] [--config FILE] [--data-dir DIR]
                        [--samples FILE] [--interval DURATION] [--max-bad-lines N] [--now TIME]
-                       [--region R]
+                       [--region R] [--source URL [--source.* ...]]
 
 Availability of each service under each of its SLA policies: against the target, met or not,
 minutes by state, error budget, every downtime window (counted, not counted, excluded, and
@@ -46,7 +49,7 @@ Rules: docs/availability.md.
   --interval D       run interval of sample targets not in the config (default 60s)
   --max-bad-lines N  bad sample lines to skip (each reported on stderr) before giving up (0)
   --now TIME         report as of TIME (RFC 3339), for reproducible what-ifs
-  --region R         only the evidence of region R: that region's own view (default: every
+${SOURCE_HELP}  --region R         only the evidence of region R: that region's own view (default: every
                      region, combined by each service's region rule; what some regions saw
                      down while the service was up is listed as regional path faults)
   -h, --help
@@ -79,7 +82,7 @@ async function report(argv: string[]): Promise<number> {
     period: { type: 'string' }, year: { type: 'string' }, service: { type: 'string' }, sla: { type: 'string' },
     format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' },
     samples: { type: 'string' }, interval: { type: 'string' }, 'max-bad-lines': { type: 'string' }, now: { type: 'string' },
-    region: { type: 'string' },
+    region: { type: 'string' }, ...SOURCE_OPTIONS,
   }, REPORT_HELP);
   if (r === 'help') return 0;
   if (!r) return 2;
@@ -106,8 +109,12 @@ async function report(argv: string[]): Promise<number> {
   const maxBad = v['max-bad-lines'] === undefined ? 0 : Number(v['max-bad-lines']);
   if (!Number.isInteger(maxBad) || maxBad < 0) return usage(`--max-bad-lines ${JSON.stringify(v['max-bad-lines'])} is not a whole number`);
 
+  if (v['samples'] !== undefined && v['source'] !== undefined) return usage('give --samples or --source, not both');
+  const fromEvidence = v['samples'] !== undefined || v['source'] !== undefined;
+  const sourceFlags = Object.keys(v).filter((k) => k.startsWith('source.') && v[k] !== undefined);
+  if (v['source'] === undefined && sourceFlags.length > 0) return usage(`--${sourceFlags[0]} goes with --source URL`);
   let config: Config | undefined;
-  if (v['config'] !== undefined || v['samples'] === undefined) {
+  if (v['config'] !== undefined || !fromEvidence) {
     config = loadCommandConfig('report', v['config']);
     if (!config) return 2;
   }
@@ -118,28 +125,51 @@ async function report(argv: string[]): Promise<number> {
     /** Regions the evidence holds, where the source can tell (not the agent's store: one region). */
     let regions: string[] | undefined;
     let services: (ServiceDef & { sla: readonly SlaPolicy[] })[];
-    if (v['samples'] !== undefined) {
+    if (fromEvidence) {
       const intervals = new Map(config?.targets.map((t) => [t.name, t.interval]) ?? []);
-      const samples = await readSamples(v['samples'], {
-        intervalOf: (t) => intervals.get(t) ?? interval,
-        maxBadLines: maxBad,
-        onBadLine: (m) => process.stderr.write(`slaprobe report: skipped ${m}\n`),
-      });
-      source = samples;
-      regions = samples.regions();
-      if (samples.count === 0) process.stderr.write(`slaprobe report: ${v['samples']} holds no outcomes; every period will say no data\n`);
-      if (config) services = config.services;
-      else {
+      let policies: SlaPolicy[] = [];
+      if (!config) {
         const presets = loadPresets();
         const names = v['sla']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
-        const policies: SlaPolicy[] = [];
         for (const n of names) {
           const p = presets.get(n);
           if (typeof p !== 'object') return usage(`--sla ${n}: ${p ?? `no such preset; presets: ${[...presets.keys()].join(', ')}`}`);
           policies.push(p);
         }
-        services = samples.targets().map((t) => ({ name: t, targets: [t], rule: { type: 'all' as const }, sla: policies.length ? policies : [FALLBACK] }));
+        if (policies.length === 0) policies = [FALLBACK];
       }
+      let evidence: Evidence;
+      if (v['source'] !== undefined) {
+        // Only the time the reports read: their periods, LOOKBACK before, up to now.
+        const wanted = config ? config.services.filter((s) => v['service'] === undefined || s.name === v['service']) : [];
+        const ps = config ? wanted.flatMap((s) => (s.sla.length > 0 ? s.sla : [FALLBACK]).filter((p) => v['sla'] === undefined || p.name === v['sla'])) : policies;
+        const spans = ps.flatMap((p) => (sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)]));
+        const from = Math.min(...spans.map((x) => x.start)) - LOOKBACK;
+        const to = Math.min(Math.max(...spans.map((x) => x.end)) + LOOKBACK, now);
+        const chunk = v['source.chunk'] === undefined ? undefined : parseDuration(v['source.chunk']);
+        if (v['source.chunk'] !== undefined && (chunk === undefined || chunk < 1000)) return usage(`--source.chunk ${JSON.stringify(v['source.chunk'])} is not a duration of 1s or more, e.g. 6h`);
+        const timeout = v['source.timeout'] === undefined ? undefined : parseDuration(v['source.timeout']);
+        if (v['source.timeout'] !== undefined && (timeout === undefined || timeout < 1000)) return usage(`--source.timeout ${JSON.stringify(v['source.timeout'])} is not a duration of 1s or more, e.g. 2m`);
+        evidence = ps.length === 0 || to <= from ? createEvidence() : await readSource({
+            ...sourceAuth(r.values as Record<string, string | boolean | undefined>), url: v['source'], from, to,
+            ...(chunk !== undefined ? { chunk } : {}), ...(timeout !== undefined ? { timeout } : {}),
+            ...(config ? { targets: [...new Set(wanted.flatMap((s) => s.targets))] } : v['service'] !== undefined ? { targets: [v['service']] } : {}),
+            ...(v['source.match'] !== undefined ? { match: v['source.match'] } : {}),
+            intervalOf: (t) => intervals.get(t), defaultInterval: interval,
+            onWarning: (m) => process.stderr.write(`slaprobe report: warning: ${m}\n`),
+          });
+        if (evidence.count === 0) process.stderr.write(`slaprobe report: ${v['source']} holds no ${OUTCOME_METRIC} samples for the reported time; every period will say no data\n`);
+      } else {
+        evidence = await readSamples(v['samples']!, {
+          intervalOf: (t) => intervals.get(t) ?? interval,
+          maxBadLines: maxBad,
+          onBadLine: (m) => process.stderr.write(`slaprobe report: skipped ${m}\n`),
+        });
+        if (evidence.count === 0) process.stderr.write(`slaprobe report: ${v['samples']} holds no outcomes; every period will say no data\n`);
+      }
+      source = evidence;
+      regions = evidence.regions();
+      services = config ? config.services : evidence.targets().map((t) => ({ name: t, targets: [t], rule: { type: 'all' as const }, sla: policies }));
       if (v['data-dir'] !== undefined) store = openStore(v['data-dir'], { mustExist: true, readOnly: true });
     } else {
       store = openStore(v['data-dir'] ?? config!.agent.data_dir, { mustExist: true, readOnly: true });
@@ -154,7 +184,7 @@ async function report(argv: string[]): Promise<number> {
 
     if (v['service'] !== undefined) {
       services = services.filter((s) => s.name === v['service']);
-      if (services.length === 0) return usage(`no service named "${v['service']}"; services: ${(config?.services ?? []).map((s) => s.name).join(', ') || '(the targets of the samples file)'}`);
+      if (services.length === 0) return usage(`no service named "${v['service']}"; services: ${(config?.services ?? []).map((s) => s.name).join(', ') || `(the targets of the ${v['source'] !== undefined ? 'store' : 'samples file'})`}`);
     }
     const reports: ServiceReport[] = [];
     const filterSla = config !== undefined ? v['sla'] : undefined;
@@ -184,6 +214,10 @@ async function report(argv: string[]): Promise<number> {
     }
     if (e instanceof PageError || e instanceof PdfError) {
       process.stderr.write(`slaprobe report: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof SourceError) {
+      process.stderr.write(`slaprobe report: --source: ${e.message}\n`);
       return 2;
     }
     if (e instanceof SamplesError) {

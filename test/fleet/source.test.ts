@@ -1,0 +1,264 @@
+// report --source (issue 10, section 2): the fleet's evidence read back from a real
+// VictoriaMetrics (and Prometheus 2.42) gives the same report as --samples on an export of
+// the same runs, minute for minute; the region rule counts what the regions agree on and
+// lists the rest as regional path faults (UMEET-7.1(2) / HEDU-7.1(2)); the 5-minute rule
+// (UDESK-1.2) applies to the combined timeline. Auth, TLS and bad answers are refused clearly.
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEGRADED_METRIC, INTERVAL_METRIC, OUTCOME_METRIC } from '../../src/fleet/wire.ts';
+import { freePort, startServer, tempDir, tool, waitFor, httpOk, type Server } from '../deploy/tools.ts';
+import { makePki } from '../support/certs.ts';
+import { startVictoria, type Tsdb } from '../support/tsdb.ts';
+
+const NODE = join(process.cwd(), 'node_modules/.bin/node');
+const CLI = join(process.cwd(), 'src/cli.ts');
+const dir = tempDir('source');
+
+function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(NODE, [CLI, ...args], { cwd: dir, maxBuffer: 64 << 20 }, (e, out, err) => resolve({ code: e ? (e.code as number) : 0, out, err }));
+  });
+}
+
+interface Run { target: string; region: string; agent: string; t: number; ok: boolean }
+
+// Three hours at 10 s from 2026-11-10T00:00Z, three regions, eu an HA pair. Each agent's runs
+// start a few hundred ms off the minute, as real runs do; ap's api runs at hh:mm:x9.999, on
+// the query chunks' boundaries (whole minutes minus 1 ms).
+const T0 = Date.parse('2026-11-10T00:00:00Z');
+const at = (m: number) => T0 + m * 60_000;
+const AGENTS = [['ap', 'ap-1'], ['eu', 'eu-1'], ['eu', 'eu-2'], ['us', 'us-1']] as const;
+const TARGETS = ['api', 'web'];
+function down(target: string, region: string, agent: string, t: number): boolean | undefined {
+  if (agent === 'us-1' && t >= at(120) && t < at(140)) return undefined; // us agent stopped: no runs
+  if (region === 'eu' && target === 'api' && t >= at(20) && t < at(32)) return true; // eu's path to api: 12 min
+  if (target === 'web' && t >= at(60) && t < at(67)) return true; // web down everywhere: 7 min, counted
+  if (target === 'api' && t >= at(90) && t < at(94)) return true; // api down everywhere: 4 min, not counted
+  if (agent === 'eu-2' && target === 'api' && t >= at(150) && t < at(160)) return true; // one of the eu pair: not eu's view
+  return false;
+}
+const runs: Run[] = [];
+AGENTS.forEach(([region, agent], ai) => TARGETS.forEach((target, ti) => {
+  for (let t = T0 + (ai === 0 && ti === 0 ? 9999 : 137 + ai * 211 + ti * 53); t < at(180); t += 10_000) {
+    const d = down(target, region, agent, t);
+    if (d !== undefined) runs.push({ target, region, agent, t, ok: !d });
+  }
+}));
+
+const configFile = join(dir, 'fleet.yaml');
+writeFileSync(configFile, `agent: { region: eu, data_dir: ${JSON.stringify(join(dir, 'data'))} }
+targets:
+  - { name: api, kind: tcp, address: "127.0.0.1:9", interval: 10s, timeout: 2s }
+  - { name: web, kind: tcp, address: "127.0.0.1:9", interval: 10s, timeout: 2s }
+services:
+  - { name: meet, targets: [api, web], rule: any, sla: [udesk] }
+  - { name: portal, targets: [web], regions: { rule: { at_least_down: 2 }, min_reporting: 2 }, sla: [udesk, hedu] }
+`);
+const samplesFile = join(dir, 'export.csv');
+writeFileSync(samplesFile, `timestamp,target,success,region,agent\n${[...runs].sort((a, b) => a.t - b.t).map((r) => `${(r.t / 1000).toFixed(3)},${r.target},${r.ok},${r.region},${r.agent}`).join('\n')}\n`);
+const ARGS = ['--config', configFile, '--period', '2026-11', '--now', '2026-11-10T03:00:00Z', '--format', 'json'];
+
+/** JSON lines for /api/v1/import: one line per series, outcome and interval beside it. */
+function importLines(rs: Run[]): string {
+  const series = new Map<string, { metric: Record<string, string>; values: number[]; timestamps: number[] }>();
+  const push = (name: string, r: Run, value: number) => {
+    const key = `${name}\0${r.target}\0${r.region}\0${r.agent}`;
+    let s = series.get(key);
+    if (!s) series.set(key, (s = { metric: { __name__: name, target: r.target, region: r.region, agent: r.agent }, values: [], timestamps: [] }));
+    s.values.push(value);
+    s.timestamps.push(r.t);
+  };
+  for (const r of rs) {
+    push(OUTCOME_METRIC, r, r.ok ? 1 : 0);
+    push(INTERVAL_METRIC, r, 10);
+  }
+  return [...series.values()].map((s) => JSON.stringify(s)).join('\n');
+}
+
+async function load(db: Tsdb, base: string, body: string, headers: Record<string, string> = {}, dispatcher?: unknown): Promise<void> {
+  const { fetch } = await import('undici');
+  const r = await fetch(`${base}/api/v1/import`, { method: 'POST', body, headers, ...(dispatcher ? { dispatcher: dispatcher as never } : {}) });
+  if (!r.ok) throw new Error(`import: ${r.status} ${await r.text()}`);
+  await db.raw(`{__name__=~"slaprobe_.*"}`); // until every row is searchable
+}
+
+describe('report --source against VictoriaMetrics', () => {
+  let vm: Tsdb;
+  let base: string;
+  beforeAll(async () => {
+    vm = await startVictoria();
+    base = `http://127.0.0.1:${vm.port}`;
+    await load(vm, base, importLines(runs));
+  });
+  afterAll(async () => {
+    await vm?.stop();
+  });
+
+  it('gives exactly the report --samples gives on an export of the same runs', async () => {
+    const [src, smp] = await Promise.all([cli('report', ...ARGS, '--source', base, '--source.chunk', '50m'), cli('report', ...ARGS, '--samples', samplesFile)]);
+    expect(src.err).toBe('');
+    expect(smp.err).toBe('');
+    expect(src.code).toBe(smp.code);
+    const a = JSON.parse(src.out).reports;
+    expect(a).toEqual(JSON.parse(smp.out).reports);
+
+    // ... and that report is the one worked out here, minute for minute.
+    const meet = a.find((r: { service: string }) => r.service === 'meet');
+    expect(meet.regions).toEqual(['ap', 'eu', 'us']);
+    // web 01:00-01:07 everywhere: counted (>= 5 min); api 01:30-01:34 everywhere: recorded, not counted
+    expect(meet.windows.map((w: { start: string; status: string; counted_minutes: number }) => [w.start.slice(11, 19), w.status, w.counted_minutes]))
+      .toEqual([['01:00:00', 'counted', 7], ['01:30:09', 'not_counted', 0]]);
+    // eu's 12 minutes on its own path: a regional path fault. eu (the pair merged: up while
+    // either saw it up) is down from eu-2's first failed run (.559) to eu-1's first good (.348).
+    expect(meet.regional_faults.map((f: { region: string; start: string; end: string; duration_ms: number }) => [f.region, f.start.slice(11), f.end.slice(11), f.duration_ms]))
+      .toEqual([['eu', '00:20:00Z', '00:32:00Z', 12 * 60_000 - 211]]);
+    // Down where every region saw it down: web from us's first failed run (01:00:00.823) to
+    // ap's first good (01:07:00.190); api from ap's (01:30:09.999) to eu-1's (01:34:00.348).
+    // eu-2 alone saw api down 02:30-02:40 while eu-1 saw it up: neither eu's fault nor downtime.
+    expect(meet.minutes.down).toBeCloseTo((6 * 60 + 59.367 + 3 * 60 + 50.349) / 60, 6);
+    // Known from eu's first view of both targets (00:00:00.401) to now; the us agent's 20
+    // minutes without runs are carried by ap and eu.
+    expect(meet.minutes.unknown).toBeCloseTo(meet.minutes.total - 180 + 0.401 / 60, 6);
+    // portal needs 2 regions reporting; while us was stopped ap and eu still were
+    const portal = a.filter((r: { service: string }) => r.service === 'portal');
+    expect(portal.map((r: { sla: string; minutes: { down_counted: number } }) => [r.sla, r.minutes.down_counted])).toEqual([['udesk', 7], ['hedu', 7]]);
+  });
+
+  it('--region gives one region\'s own view, the same from both paths', async () => {
+    const [src, smp] = await Promise.all([
+      cli('report', ...ARGS, '--source', base, '--region', 'eu', '--service', 'meet'),
+      cli('report', ...ARGS, '--samples', samplesFile, '--region', 'eu', '--service', 'meet'),
+    ]);
+    const a = JSON.parse(src.out).reports;
+    expect(a).toEqual(JSON.parse(smp.out).reports);
+    expect(a[0].windows.map((w: { counted_minutes: number }) => w.counted_minutes)).toEqual([12, 7, 0]);
+  });
+
+  it('reads quality verdicts (degraded) per region', async () => {
+    const deg = runs.filter((r) => r.target === 'web' && r.region === 'ap');
+    await load(vm, base, JSON.stringify({
+      metric: { __name__: DEGRADED_METRIC, target: 'web', region: 'ap', agent: 'ap-1' },
+      values: deg.map((r) => (r.t >= at(40) && r.t < at(50) ? 1 : 0)), timestamps: deg.map((r) => r.t),
+    }));
+    const r = await cli('report', ...ARGS, '--source', base, '--service', 'meet');
+    const rep = JSON.parse(r.out).reports[0];
+    // ap saw web degraded 00:40-00:50, but eu and us saw it up: the best view is the service's
+    expect(rep.minutes.degraded).toBe(0);
+    const ap = JSON.parse((await cli('report', ...ARGS, '--source', base, '--service', 'meet', '--region', 'ap')).out).reports[0];
+    expect(ap.minutes.degraded).toBeCloseTo(10, 6); // 00:40:00.190 to 00:50:00.190
+    expect(ap.incidents.filter((i: { level: string }) => i.level === 'L2')).toHaveLength(1);
+  });
+
+  it.each([
+    [['--source', 'http://127.0.0.1:1'], 'cannot read from the store (ECONNREFUSED'],
+    [['--source', 'http://127.0.0.1:9/api/v1/query'], 'give the API root, the part before /api/v1 (e.g. http://127.0.0.1:9)'],
+    [['--source', 'ftp://x'], 'scheme "ftp" is not supported'],
+    [['--source', 'http://u:p@127.0.0.1:1'], 'no credentials in the URL'],
+    [['--source', 'http://127.0.0.1:1', '--source.chunk', 'soon'], '--source.chunk "soon" is not a duration'],
+    [['--source.ca-file', '/x'], '--source.ca-file goes with --source URL'],
+    [['--source', 'http://127.0.0.1:1', '--samples', '/x'], 'give --samples or --source, not both'],
+    [['--source', 'http://127.0.0.1:1', '--source.bearer-token-file', '/nonexistent'], '--source.bearer-token-file /nonexistent: cannot read (ENOENT)'],
+  ])('refuses %j', async (args, msg) => {
+    const r = await cli('report', ...ARGS, ...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(msg);
+  });
+
+  it('refuses an answer that is not the query API, and bad samples, naming the series', async () => {
+    // a path VictoriaMetrics does not serve: its answer passed on
+    const notApi = await cli('report', ...ARGS, '--source', `${base}/metrics`);
+    expect(notApi.code).toBe(2);
+    expect(notApi.err).toMatch(/the store answered 400 \(.*unsupported path requested/);
+    await load(vm, base, JSON.stringify({ metric: { __name__: OUTCOME_METRIC, target: 'api', region: 'zz', agent: 'x' }, values: [0.5], timestamps: [at(100)] }));
+    const r = await cli('report', ...ARGS, '--source', base);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('slaprobe_run_success{agent="x",region="zz",target="api"} at 2026-11-10T01:40:00.000Z: value 0.5 is not 1 (run succeeded) or 0 (failed)');
+  });
+});
+
+describe('report --source through auth and TLS', () => {
+  const pki = makePki();
+  const cleanup: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  it('basic auth over https with the CA given; refused without the password or the CA', async () => {
+    const vm = await startVictoria({ tls: { certFile: join(pki.dir, 'server.pem'), keyFile: join(pki.dir, 'server.key'), ca: pki.ca }, auth: { username: 'fleet', password: 's3cret-pass' } });
+    cleanup.push(() => vm.stop());
+    const base = `https://127.0.0.1:${vm.port}`;
+    const { Agent } = await import('undici');
+    await load(vm, base, importLines(runs.filter((r) => r.target === 'web')), { authorization: `Basic ${Buffer.from('fleet:s3cret-pass').toString('base64')}` }, new Agent({ connect: { ca: pki.ca } }));
+    const pw = join(dir, 'pw');
+    writeFileSync(pw, 's3cret-pass\n');
+    const ok = await cli('report', ...ARGS, '--service', 'portal', '--source', base, '--source.ca-file', pki.caFile, '--source.basic-auth-user', 'fleet', '--source.basic-auth-password-file', pw);
+    expect(ok.err).toBe('');
+    expect(JSON.parse(ok.out).reports[0].minutes.down_counted).toBe(7);
+    const noCa = await cli('report', ...ARGS, '--service', 'portal', '--source', base, '--source.basic-auth-user', 'fleet', '--source.basic-auth-password-file', pw);
+    expect(noCa.code).toBe(2);
+    expect(noCa.err).toMatch(/cannot read from the store \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
+    const noPw = await cli('report', ...ARGS, '--service', 'portal', '--source', base, '--source.ca-file', pki.caFile);
+    expect(noPw.code).toBe(2);
+    expect(noPw.err).toContain('the store answered 401');
+  });
+
+  it('a bearer token, through vmauth', async () => {
+    const vm = await startVictoria();
+    cleanup.push(() => vm.stop());
+    await load(vm, `http://127.0.0.1:${vm.port}`, importLines(runs.filter((r) => r.target === 'web')));
+    const port = await freePort();
+    const cfg = join(dir, 'vmauth.yml');
+    writeFileSync(cfg, `users:\n  - bearer_token: "fleet-token-1"\n    url_prefix: "http://127.0.0.1:${vm.port}"\n`);
+    const auth: Server = startServer(tool('vmauth'), [`-auth.config=${cfg}`, `-httpListenAddr=127.0.0.1:${port}`, '-loggerLevel=WARN']);
+    cleanup.push(() => auth.stop());
+    await waitFor(`vmauth ready (${auth.output()})`, async () => ((await httpOk(`http://127.0.0.1:${port}/health`)) ? true : undefined), 30_000, 100);
+    const tok = join(dir, 'token');
+    writeFileSync(tok, 'fleet-token-1\n');
+    const ok = await cli('report', ...ARGS, '--service', 'portal', '--source', `http://127.0.0.1:${port}`, '--source.bearer-token-file', tok);
+    expect(ok.err).toBe('');
+    expect(JSON.parse(ok.out).reports[0].minutes.down_counted).toBe(7);
+    writeFileSync(tok, 'wrong\n');
+    const bad = await cli('report', ...ARGS, '--service', 'portal', '--source', `http://127.0.0.1:${port}`, '--source.bearer-token-file', tok);
+    expect(bad.code).toBe(2);
+    // vmauth 1.79 answers 400 with its reason: passed on as it is
+    expect(bad.err).toContain('the store answered 400 ("cannot find the provided auth token \\"Bearer wrong\\" in config")');
+  });
+});
+
+describe('report --source against Prometheus 2.42', () => {
+  let prom: Server | undefined;
+  afterAll(async () => {
+    await prom?.stop();
+  });
+
+  it('gives the same report (blocks backfilled from the same runs by promtool)', async () => {
+    // Prometheus includes both ends of a range: the chunks must not read a boundary sample twice.
+    const om = join(dir, 'runs.om');
+    const lines: string[] = [`# TYPE ${OUTCOME_METRIC} gauge`, `# TYPE ${INTERVAL_METRIC} gauge`];
+    const byMetric = new Map<string, string[]>();
+    for (const r of runs) {
+      const l = `{agent="${r.agent}",region="${r.region}",target="${r.target}"}`;
+      (byMetric.get(`${OUTCOME_METRIC}${l}`) ?? byMetric.set(`${OUTCOME_METRIC}${l}`, []).get(`${OUTCOME_METRIC}${l}`)!).push(`${r.ok ? 1 : 0} ${(r.t / 1000).toFixed(3)}`);
+      (byMetric.get(`${INTERVAL_METRIC}${l}`) ?? byMetric.set(`${INTERVAL_METRIC}${l}`, []).get(`${INTERVAL_METRIC}${l}`)!).push(`10 ${(r.t / 1000).toFixed(3)}`);
+    }
+    for (const [k, vs] of [...byMetric].sort(([a], [b]) => a.localeCompare(b))) for (const v of vs) lines.push(`${k} ${v}`);
+    writeFileSync(om, `${lines.join('\n')}\n# EOF\n`);
+    const data = join(dir, 'prom-data');
+    execFileSync(tool('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', om, data], { stdio: 'pipe' });
+    const port = await freePort();
+    const cfg = join(dir, 'prometheus.yml');
+    writeFileSync(cfg, 'global: {}\n');
+    prom = startServer(tool('prometheus'), [`--config.file=${cfg}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=100y', '--log.level=warn']);
+    await waitFor(`prometheus ready (${prom.output()})`, async () => ((await httpOk(`http://127.0.0.1:${port}/-/ready`)) ? true : undefined), 60_000, 200);
+    // 10 minutes: many chunk boundaries, and some fall on a run's timestamp
+    const [src, smp] = await Promise.all([
+      cli('report', ...ARGS, '--source', `http://127.0.0.1:${port}`, '--source.chunk', '10m'),
+      cli('report', ...ARGS, '--samples', samplesFile),
+    ]);
+    expect(src.err).toBe('');
+    expect(JSON.parse(src.out).reports).toEqual(JSON.parse(smp.out).reports);
+  });
+});
