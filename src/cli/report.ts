@@ -44,7 +44,7 @@ Rules: docs/availability.md.
   --data-dir DIR     the agent's store (default: agent.data_dir of the config)
   --samples FILE     recompute from probe outcomes instead of the store: CSV with a header
                      or JSON Lines; fields timestamp (RFC 3339 or Unix seconds), target,
-                     success, optional region, rtt_ms, reason. Without --config every
+                     success, optional region, agent, rtt_ms, reason. Without --config every
                      target is a service of its own.
   --interval D       run interval of sample targets not in the config (default 60s)
   --max-bad-lines N  bad sample lines to skip (each reported on stderr) before giving up (0)
