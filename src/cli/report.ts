@@ -1,7 +1,8 @@
-// slaprobe report: availability per service, policy and period, from the agent's store or
-// from a samples file. Exit codes: 0 every reported period met its target (or has no data);
-// 1 at least one missed (so far, for a period in progress); 2 bad usage, config, store or
-// samples file; 3 an internal error (a crash must never read as a contract verdict).
+// slaprobe report: availability per service, policy and period, from the agent's store, a
+// samples file or a Prometheus-compatible store (--source). Exit codes: 0 every reported
+// period met its target (or has no data); 1 at least one missed (so far, for a period in
+// progress); 2 bad usage, config, store, samples file or source; 3 an internal error (a
+// crash must never read as a contract verdict).
 import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
