@@ -11,7 +11,7 @@
 // includes both ends of a range and later versions only the end: each chunk keeps exactly
 // (start, end], so a sample on a boundary is read once.
 import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { createEvidence, type Evidence } from '../availability/evidence.ts';
 import { DEGRADED_METRIC, INTERVAL_METRIC, LABEL_AGENT, LABEL_REGION, LABEL_TARGET, OUTCOME_METRIC } from './wire.ts';
 
@@ -129,7 +129,7 @@ function regexOf(names: readonly string[]): string {
   return names.map((n) => n.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')).join('|').replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
-function dispatcherFor(o: SourceAuth): Dispatcher | undefined {
+function dispatcherFor(o: SourceAuth, Agent: typeof import('undici').Agent): Dispatcher | undefined {
   if (!o.caFile && !o.certFile && !o.insecureSkipVerify) return undefined;
   const read = (f: string, what: string) => {
     try {
@@ -195,7 +195,9 @@ export async function readSource(o: ReadSourceOptions): Promise<SourceTimeline> 
   const chunk = o.chunk ?? DEFAULT_CHUNK;
   if (!(chunk >= 1000)) throw new SourceError('SLAPROBE_SOURCE_USAGE', '--source.chunk must be 1s or more, e.g. 6h');
   const auth = authHeader(o);
-  const dispatcher = dispatcherFor(o);
+  // Loaded here: a report from the store or a samples file does not need an HTTP client.
+  const { Agent, request } = await import('undici');
+  const dispatcher = dispatcherFor(o, Agent);
   const timeout = o.timeout ?? 120_000;
   const matchers = [
     ...(o.targets ? [`${LABEL_TARGET}=~"${regexOf(o.targets)}"`] : []),
