@@ -107,23 +107,30 @@ describe('report --source against VictoriaMetrics', () => {
     // ... and that report is the one worked out here, minute for minute.
     const meet = a.find((r: { service: string }) => r.service === 'meet');
     expect(meet.regions).toEqual(['ap', 'eu', 'us']);
-    // web 01:00-01:07 everywhere: counted (>= 5 min); api 01:30-01:34 everywhere: recorded, not counted
-    expect(meet.windows.map((w: { start: string; status: string; counted_minutes: number }) => [w.start.slice(11, 19), w.status, w.counted_minutes]))
-      .toEqual([['01:00:00', 'counted', 7], ['01:30:09', 'not_counted', 0]]);
+    // Down where every region saw it down: web from us's first failed run (01:00:00.823) to
+    // ap's first good (01:07:00.190), counted (>= 5 min); api from ap's (01:30:09.999) to
+    // eu-1's (01:34:00.348), recorded, not counted. eu-2 alone saw api down 02:30-02:40 while
+    // eu-1 saw it up: neither eu's fault nor downtime.
+    const s = (x: string) => (Date.parse(x) - T0) / 1000; // printed to the second
+    expect(meet.windows.map((w: { start: string; end: string; status: string; counted_minutes: number }) => [s(w.start), s(w.end), w.status]))
+      .toEqual([[3600, 4020, 'counted'], [5409, 5640, 'not_counted']]);
+    expect(meet.windows[0].counted_minutes).toBeCloseTo((6 * 60 + 59.367) / 60, 6);
+    expect(meet.minutes.down).toBeCloseTo((6 * 60 + 59.367 + 3 * 60 + 50.349) / 60, 6);
     // eu's 12 minutes on its own path: a regional path fault. eu (the pair merged: up while
     // either saw it up) is down from eu-2's first failed run (.559) to eu-1's first good (.348).
-    expect(meet.regional_faults.map((f: { region: string; start: string; end: string; duration_ms: number }) => [f.region, f.start.slice(11), f.end.slice(11), f.duration_ms]))
-      .toEqual([['eu', '00:20:00Z', '00:32:00Z', 12 * 60_000 - 211]]);
-    // Down where every region saw it down: web from us's first failed run (01:00:00.823) to
-    // ap's first good (01:07:00.190); api from ap's (01:30:09.999) to eu-1's (01:34:00.348).
-    // eu-2 alone saw api down 02:30-02:40 while eu-1 saw it up: neither eu's fault nor downtime.
-    expect(meet.minutes.down).toBeCloseTo((6 * 60 + 59.367 + 3 * 60 + 50.349) / 60, 6);
-    // Known from eu's first view of both targets (00:00:00.401) to now; the us agent's 20
-    // minutes without runs are carried by ap and eu.
-    expect(meet.minutes.unknown).toBeCloseTo(meet.minutes.total - 180 + 0.401 / 60, 6);
+    expect(meet.regional_faults.map((f: { region: string; start: string; end: string; duration_ms: number }) => [f.region, s(f.start), s(f.end), f.duration_ms]))
+      .toEqual([['eu', 1200, 1920, 12 * 60_000 - 211]]);
+    // Known from eu's first view of both targets (00:00:00.401) to now (before: not in
+    // service, udesk's partial month); the us agent's 20 minutes without runs are carried by
+    // ap and eu: no unknown time.
+    expect(meet.minutes.unknown).toBe(0);
+    expect(meet.minutes.not_in_service).toBeCloseTo(meet.minutes.total - 180 + 0.401 / 60, 6);
     // portal needs 2 regions reporting; while us was stopped ap and eu still were
     const portal = a.filter((r: { service: string }) => r.service === 'portal');
-    expect(portal.map((r: { sla: string; minutes: { down_counted: number } }) => [r.sla, r.minutes.down_counted])).toEqual([['udesk', 7], ['hedu', 7]]);
+    // (two regions down from eu's .612 to eu-1's first good at 01:07:00.401)
+    expect(portal.map((r: { sla: string; windows: { start: string; end: string }[] }) => [r.sla, ...r.windows.map((w) => [s(w.start), s(w.end)])]))
+      .toEqual([['udesk', [3600, 4020]], ['hedu', [3600, 4020]]]);
+    expect(portal.map((r: { minutes: { down_counted: number } }) => r.minutes.down_counted)).toEqual([7, 7]);
   });
 
   it('--region gives one region\'s own view, the same from both paths', async () => {
@@ -133,7 +140,8 @@ describe('report --source against VictoriaMetrics', () => {
     ]);
     const a = JSON.parse(src.out).reports;
     expect(a).toEqual(JSON.parse(smp.out).reports);
-    expect(a[0].windows.map((w: { counted_minutes: number }) => w.counted_minutes)).toEqual([12, 7, 0]);
+    // eu's own: api from .559 to .348 (12 min less 211 ms), web from .612 to .401, api again 4 min: not counted
+    expect(a[0].windows.map((w: { counted_minutes: number }) => w.counted_minutes.toFixed(5))).toEqual([(719.789 / 60).toFixed(5), (419.789 / 60).toFixed(5), '0.00000']);
   });
 
   it('reads quality verdicts (degraded) per region', async () => {
@@ -170,7 +178,7 @@ describe('report --source against VictoriaMetrics', () => {
     // a path VictoriaMetrics does not serve: its answer passed on
     const notApi = await cli('report', ...ARGS, '--source', `${base}/metrics`);
     expect(notApi.code).toBe(2);
-    expect(notApi.err).toMatch(/the store answered 400 \(.*unsupported path requested/);
+    expect(notApi.err).toMatch(/the store answered 400 \(.*requestURI: \/metrics\/api\/v1\/query/);
     await load(vm, base, JSON.stringify({ metric: { __name__: OUTCOME_METRIC, target: 'api', region: 'zz', agent: 'x' }, values: [0.5], timestamps: [at(100)] }));
     const r = await cli('report', ...ARGS, '--source', base);
     expect(r.code).toBe(2);
