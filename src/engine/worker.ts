@@ -11,6 +11,11 @@ import type { FromEngine, ToEngine } from './protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('engine worker must run in a worker thread');
+// undici builds an error or two for every connection used once (InformationalError 'reset'
+// when the response ends, SocketError 'closed' when the socket goes), and capturing and
+// formatting ten stack frames for each was about a tenth of this thread's CPU at 500
+// probes/s (--cpu-prof, docs/bench-core.md). Four frames still locate a probe's bug.
+Error.stackTraceLimit = 4;
 // Messages go out in batches, at most every BATCH_MS: one postMessage per probe was half
 // the engine's CPU at 500 probes/s (docs/bench-core.md). The delay is in delivery only;
 // every time was measured when it happened.
