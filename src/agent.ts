@@ -10,7 +10,9 @@ import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
 import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
+import { createReloader } from './reload.ts';
 import { createAgentServer, listen } from './server.ts';
+import type { WebConfig } from './web.ts';
 import { type Reflector, startReflector } from './reflector/index.ts';
 import { parseWebhook } from './alertmanager/webhook.ts';
 import { createAvailabilitySink } from './sinks/availability.ts';
@@ -32,6 +34,10 @@ export interface AgentOptions {
   listen?: string;
   dataDir?: string;
   logger?: Logger;
+  /** --web.config.file, loaded (src/web.ts): TLS and basic auth for every endpoint. */
+  web?: WebConfig;
+  /** --web.enable-lifecycle: serve POST /-/reload. */
+  lifecycle?: boolean;
 }
 
 export interface Agent {
@@ -170,7 +176,6 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   applied(config);
   void scheduler.firstRound().then(() => { firstRoundDone = true; });
 
-  let reloading: Promise<{ ok: boolean; messages: string[] }> | undefined;
   const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
     let next: Config;
     try {
@@ -210,10 +215,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     applied(config);
   };
   onDiscovered = () => apply(effective());
-  const serialReload = () => {
-    reloading ??= reload().finally(() => { reloading = undefined; });
-    return reloading;
-  };
+  const reloader = createReloader(reload);
 
   const webhook = (text: string) => {
     const r = parseWebhook(text, Date.now());
@@ -242,7 +244,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   ];
   const ready = () => notReady().length === 0;
   const server = createAgentServer({
-    registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '), reload: serialReload,
+    registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '),
+    reload: () => reloader.tryRequest(), ...(opts.lifecycle ? { lifecycle: true } : {}), ...(opts.web ? { web: opts.web } : {}),
     status: () => statusOf(config, store, Date.now()),
     webhook,
   });
@@ -264,7 +267,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     config: () => config,
     address: () => address,
     metrics,
-    reload: serialReload,
+    reload: () => reloader.request(),
     ready,
     async stop() {
       discovery?.stop();

@@ -24,14 +24,17 @@ Run "slaprobe COMMAND --help" for a command's options.
 Exit codes: 0 ok; 1 failed (probe failed, SLA missed, runtime error); 2 bad usage or config.
 `;
 
-const RUN_HELP = `Usage: slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
+const RUN_HELP = `Usage: slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--web.config.file F] [--web.enable-lifecycle]
 
 Runs the agent: probes every target on its schedule and serves /status, /status.json,
-/metrics, /healthz, /readyz and POST /-/reload on agent.listen. SIGHUP reloads the config; SIGTERM/SIGINT stop cleanly.
+/metrics, /healthz, /readyz (and /-/healthy, /-/ready) on agent.listen. SIGHUP reloads the
+config; SIGTERM/SIGINT stop cleanly.
 
-  -c, --config FILE      YAML config (default: the embedded config/default.yaml, loopback only)
-  -l, --listen HOST:PORT overrides agent.listen
-  -d, --data-dir DIR     overrides agent.data_dir
+  -c, --config FILE          YAML config (default: the embedded config/default.yaml, loopback only)
+  -l, --listen HOST:PORT     overrides agent.listen
+  -d, --data-dir DIR         overrides agent.data_dir
+  --web.config.file FILE     TLS and basic auth for every endpoint (exporter-toolkit format)
+  --web.enable-lifecycle     serve POST /-/reload (SIGHUP always reloads)
   -h, --help
 `;
 
@@ -114,16 +117,21 @@ async function runCommand(args: string[]): Promise<number> {
     config: { type: 'string', short: 'c' },
     listen: { type: 'string', short: 'l' },
     'data-dir': { type: 'string', short: 'd' },
+    'web.config.file': { type: 'string' },
+    'web.enable-lifecycle': { type: 'boolean' },
   }, RUN_HELP);
   if (r === 'help') return 0;
   if (!r) return 2;
-  const v = r.values as { config?: string; listen?: string; 'data-dir'?: string };
+  const v = r.values as { config?: string; listen?: string; 'data-dir'?: string; 'web.config.file'?: string; 'web.enable-lifecycle'?: boolean };
   let agent;
   try {
+    const webFile = v['web.config.file'];
     agent = await startAgent({
       configFile: v.config ?? EMBEDDED_DEFAULT,
       ...(v.listen ? { listen: v.listen } : {}),
       ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
+      ...(webFile ? { web: (await import('./web.ts')).loadWebConfig(webFile) } : {}),
+      ...(v['web.enable-lifecycle'] ? { lifecycle: true } : {}),
     });
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -1,9 +1,13 @@
-// The agent's HTTP endpoints: /metrics, /healthz (alive), /readyz (config loaded, first
-// round of probes done, reflector listening, store writable), POST /-/reload, GET /status,
-// POST /-/alertmanager/webhook (notifications on the record).
+// The agent's HTTP endpoints: /metrics, /healthz and /-/healthy (alive), /readyz and /-/ready
+// (config loaded, first round of probes done, reflector listening, store writable), POST
+// /-/reload (with --web.enable-lifecycle), GET /status, POST /-/alertmanager/webhook
+// (notifications on the record); TLS and basic auth from --web.config.file.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { ReloadOutcome } from './reload.ts';
+import { type WebConfig, createAuthorizer, httpsOptions } from './web.ts';
 import { renderStatus } from './status/html.ts';
 import { type StatusModel, statusJson } from './status/model.ts';
 import { MAX_BODY_BYTES } from './alertmanager/webhook.ts';
@@ -16,7 +20,12 @@ export interface ServerDeps {
   ready: () => boolean;
   /** Why the agent is not ready (the 503 body); default: the first round is not finished. */
   readyDetail?: () => string;
-  reload: () => Promise<{ ok: boolean; messages: string[] }>;
+  /** POST /-/reload; 'too-soon' answers 429. Only served with `lifecycle`. */
+  reload: () => Promise<ReloadOutcome> | 'too-soon';
+  /** --web.enable-lifecycle: POST /-/reload is served (SIGHUP always reloads). */
+  lifecycle?: boolean;
+  /** --web.config.file: TLS and basic auth for every endpoint. */
+  web?: WebConfig;
   /** The status page's data as of now (GET /status, /status.json). */
   status?: () => StatusModel;
   /** Takes an Alertmanager webhook body; answers with the HTTP status and text to send. */
@@ -36,12 +45,20 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
 }
 
 export function createAgentServer(deps: ServerDeps): Server {
-  return createServer((req, res) => {
-    handle(deps, req, res).catch((e: unknown) => {
+  const authorize = deps.web ? createAuthorizer(deps.web) : undefined;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    (async () => {
+      if (authorize) {
+        const a = await authorize(req);
+        if (a !== 'ok') return send(res, a.status, `${a.reason}\n`, a.status === 401 ? { 'www-authenticate': 'Basic realm="slaprobe", charset="UTF-8"' } : {});
+      }
+      return handle(deps, req, res);
+    })().catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, `internal error: ${(e as Error).message}\n`);
       else res.destroy();
     });
-  });
+  };
+  return deps.web?.tls ? createHttpsServer(httpsOptions(deps.web.tls), onRequest) : createServer(onRequest);
 }
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -53,15 +70,23 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       const body = await reg.metrics();
       return send(res, 200, body, { 'content-type': reg.contentType });
     }
+    // /-/healthy and /-/ready are Prometheus's names for the same two checks.
     case '/healthz':
+    case '/-/healthy':
       return send(res, 200, 'ok\n');
     case '/readyz':
+    case '/-/ready':
       return deps.ready() ? send(res, 200, 'ready\n') : send(res, 503, `not ready: ${deps.readyDetail?.() ?? 'first round of probes not finished'}\n`);
     case '/-/reload': {
       if (req.method !== 'POST' && req.method !== 'PUT') return send(res, 405, 'use POST to reload the configuration\n', { allow: 'POST, PUT' });
       req.resume();
-      const r = await deps.reload();
-      return send(res, r.ok ? 200 : 400, r.ok ? 'reloaded\n' : `config rejected; the running config is unchanged:\n${r.messages.join('\n')}\n`);
+      if (!deps.lifecycle) return send(res, 403, 'lifecycle API is not enabled: start slaprobe run with --web.enable-lifecycle, or send SIGHUP to reload\n');
+      const p = deps.reload();
+      if (p === 'too-soon') return send(res, 429, 'a reload ran or is queued within the last second; try again shortly\n', { 'retry-after': '1' });
+      const r = await p;
+      // The errors go to the agent's log only: they name files and values the caller of an
+      // HTTP endpoint has no business reading.
+      return send(res, r.ok ? 200 : 400, r.ok ? 'reloaded\n' : 'config rejected; the running config is unchanged; the errors are in the agent\'s log (or run slaprobe check-config)\n');
     }
     case '/status':
     case '/status.json': {
@@ -87,7 +112,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     case '/':
       return send(res, 200, '<html><head><title>slaprobe</title></head><body><h1>slaprobe</h1><p><a href="/status">status</a> · <a href="/metrics">metrics</a> · <a href="/healthz">healthz</a> · <a href="/readyz">readyz</a></p></body></html>\n', { 'content-type': 'text/html; charset=utf-8' });
     default:
-      return send(res, 404, `not found; endpoints: /status /status.json /metrics /healthz /readyz POST /-/reload${deps.webhook ? ` POST ${WEBHOOK_PATH}` : ''}\n`);
+      return send(res, 404, `not found; endpoints: /status /status.json /metrics /healthz /readyz /-/healthy /-/ready POST /-/reload${deps.webhook ? ` POST ${WEBHOOK_PATH}` : ''}\n`);
   }
 }
 

@@ -113,18 +113,32 @@ function prepare(text: string, name: string, opts: LoadOptions & { baseDir?: str
 }
 
 function finish(prep: Prepared, files: Map<string, string | ReadFailure>): Config {
-  const { name, doc, at, opts } = prep;
+  const { opts } = prep;
   const ctx = new Ctx();
   const secrets: Secret[] = [];
   const raw = expandSecrets(prep.raw, [], { ctx, env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd(), files, secrets, noSecrets: opts.noSecrets ?? false });
-  const cfg = ctx.issues.length === 0 ? validateConfig(raw, opts.source ?? name, ctx) : undefined;
-  if (!cfg) {
-    // In file order, so the messages read top to bottom like the file.
-    const located = ctx.issues.map((i) => ({ i, offset: locate(doc, i.path, i.atKey ?? false)?.range?.[0] }));
-    located.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
-    throw new ConfigError(located.map(({ i, offset }) => `${offset === undefined ? `${name}:1` : at(offset)}: ${pathString(i.path)}: ${redact(i, secrets)}`));
-  }
+  const cfg = ctx.issues.length === 0 ? validateConfig(raw, opts.source ?? prep.name, ctx) : undefined;
+  if (!cfg) throw new ConfigError(located(prep, ctx.issues, secrets));
   return cfg;
+}
+
+/** Issues as "file:line:col: path: message", in file order, so they read like the file. */
+function located({ name, doc, at }: Prepared, issues: Issue[], secrets: Secret[]): string[] {
+  const withPos = issues.map((i) => ({ i, offset: locate(doc, i.path, i.atKey ?? false)?.range?.[0] }));
+  withPos.sort((a, b) => (a.offset ?? -1) - (b.offset ?? -1));
+  return withPos.map(({ i, offset }) => `${offset === undefined ? `${name}:1` : at(offset)}: ${pathString(i.path)}: ${redact(i, secrets)}`);
+}
+
+/**
+ * Another YAML file of the agent (the web config) through the same parser, limits and
+ * file:line messages; no ${...} expansion.
+ */
+export function parseYaml<T>(text: string, name: string, validate: (raw: unknown, ctx: Ctx) => T | undefined): T {
+  const prep = prepare(text, name, { noSecrets: true });
+  const ctx = new Ctx();
+  const out = validate(prep.raw, ctx);
+  if (out === undefined || ctx.issues.length > 0) throw new ConfigError(located(prep, ctx.issues, []));
+  return out;
 }
 
 /** The YAML node at `path` (or its key), else the nearest ancestor that exists. */
