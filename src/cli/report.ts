@@ -19,6 +19,7 @@ import type { Config } from '../config/types.ts';
 import { OUTCOME_METRIC } from '../fleet/wire.ts';
 import { SOURCE_HELP, SOURCE_OPTIONS, SourceError, readSource, sourceAuth } from '../fleet/source.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
+import { withGroupTargets } from '../fleet/sd.ts';
 
 export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
                        [--format table|json|csv|markdown|html|pdf] [--out DIR] [--config FILE] [--data-dir DIR]
@@ -177,6 +178,8 @@ async function report(argv: string[]): Promise<number> {
       source = store;
       services = config!.services;
     }
+    // A service may list a target group (target_groups[]): its targets are the evidence's "<group>:..." names.
+    if (config?.target_groups.length) services = withGroupTargets(services, config.target_groups, (source as Partial<Pick<Store, 'targets'>>).targets?.() ?? []);
     const recorded: RecordedExclusion[] = store?.exclusions() ?? [];
     if (v['region'] !== undefined) {
       if (regions && !regions.includes(v['region'])) return usage(`--region ${JSON.stringify(v['region'])}: the evidence has no such region; regions: ${regions.map((x) => JSON.stringify(x)).join(', ') || '(none)'}`);

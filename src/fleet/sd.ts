@@ -114,6 +114,19 @@ export function expandGroups(names: readonly string[], groups: readonly TargetGr
   return [...new Set(names.flatMap((n) => (groups.some((g) => g.name === n) ? (discovered.get(n) ?? []).map((t) => t.name) : [n])))];
 }
 
+/**
+ * For reports: a service that lists a target group stands for the group's targets found in
+ * the evidence, by their "<group>:<address>" names (the evidence outlives the SD sources).
+ */
+export function withGroupTargets<S extends { targets: readonly string[] }>(services: readonly S[], groups: readonly TargetGroup[], known: readonly string[]): S[] {
+  if (groups.length === 0) return [...services];
+  const names = new Set(groups.map((g) => g.name));
+  return services.map((s) => ({
+    ...s,
+    targets: [...new Set(s.targets.flatMap((t) => (names.has(t) ? known.filter((k) => k.startsWith(`${t}:`)) : [t])))],
+  }));
+}
+
 export interface Discovery {
   /** The discovered targets of each group now (file_sd is read before this returns). */
   current(): ReadonlyMap<string, readonly Target[]>;

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent.ts';
 import type { HttpTarget, TcpTarget } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log.ts';
-import { parseSdEntries, sdTargetName } from '../../src/fleet/sd.ts';
+import { parseSdEntries, sdTargetName, withGroupTargets } from '../../src/fleet/sd.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { tempDir, waitFor } from '../deploy/tools.ts';
 import { type Running, httpServer } from '../support/servers.ts';
 
@@ -141,6 +142,11 @@ describe('SD entries', () => {
     ['', 'yaml', [], []],
   ] as const)('%s', (text, format, entries, problems) => {
     expect(parseSdEntries(text, format)).toEqual({ entries, problems });
+  });
+
+  it('reports: a service listing a group stands for the group\'s targets in the evidence', () => {
+    const g = parseConfig('target_groups: [{name: web, kind: http, http_sd_configs: [{url: "http://127.0.0.1:1/sd"}]}]\nservices: [{name: portal, targets: [web, inline]}]\ntargets: [{name: inline, kind: tcp, address: "127.0.0.1:1"}]', 'c.yaml');
+    expect(withGroupTargets(g.services, g.target_groups, ['web:a', 'webx:b', 'inline', 'web:c'])[0]!.targets).toEqual(['web:a', 'web:c', 'inline']);
   });
 
   it('a file that is not a list is refused as a whole', () => {
