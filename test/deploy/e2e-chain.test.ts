@@ -18,10 +18,12 @@
 // Prometheus while the counters stay where they were. The measured delays are logged (they
 // are quoted in docs/deploy.md); nothing asserts a wall-clock bound.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { WEBHOOK_PATH } from '../../src/server.ts';
 import {
   alertmanagerConfigForTest, prometheusConfigForTest, shippedRuleFiles, startAgent, startAlertmanager, startPrometheus,
@@ -72,6 +74,28 @@ describe('the live SLA chain: agent -> shipped rules -> Alertmanager -> webhook 
     return Object.fromEntries(r.data!.result.map((x) => [`${x.metric.service}/${x.metric.sla}`, Number(x.value[1])]));
   };
 
+  /**
+   * Writes the series the rules read, as Prometheus scraped them from the agent over
+   * [from, to), as promtool input_series (1 s apart, "_" where a scrape is missing): the
+   * source of deploy/prometheus/tests/captured.test.yml.
+   */
+  const capture = async (file: string, from: number, to: number) => {
+    const q = 'slaprobe_service_seconds_total{service="meet"} or slaprobe_service_up{service="meet"}';
+    const r = await fetch(`${prom.url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${from / 1000}&end=${to / 1000}&step=1`);
+    const body = (await r.json()) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+    const steps = Math.floor((to - from) / 1000);
+    const input_series = body.data.result.map((x) => {
+      const at = new Map(x.values.map(([t, v]) => [Math.round(t - from / 1000), v]));
+      const { __name__: name, ...labels } = x.metric;
+      return {
+        series: `${name}{${Object.entries(labels).sort().map(([k, v]) => `${k}="${v}"`).join(',')}}`,
+        values: Array.from({ length: steps + 1 }, (_, i) => at.get(i) ?? '_').join(' '),
+      };
+    }).sort((a, b) => a.series.localeCompare(b.series));
+    writeFileSync(file, stringify({ captured_from: new Date(from).toISOString(), outage_starts_at_s: Math.round((t0Capture - from) / 1000), input_series }, { lineWidth: 0 }));
+  };
+  let t0Capture = 0;
+
   beforeAll(async () => {
     meetWeb = await flippable();
     roomsWeb = await flippable();
@@ -117,6 +141,7 @@ describe('the live SLA chain: agent -> shipped rules -> Alertmanager -> webhook 
 
     // Both outages start together; rooms (and lab) come back after 8 s.
     const t0 = Date.now();
+    t0Capture = t0;
     meetWeb.fail(true);
     roomsWeb.fail(true);
     const shortOutage = sleep(SHORT_OUTAGE_S * 1000).then(() => { roomsWeb.fail(false); return Date.now(); });
@@ -153,6 +178,9 @@ describe('the live SLA chain: agent -> shipped rules -> Alertmanager -> webhook 
     const everBurning = await values('max_over_time(ALERTS{alertname=~"SlaprobeErrorBudgetBurn.*",region="e2e"}[10m])');
     expect(Object.keys(everBurning).filter((k) => k.startsWith('rooms/udesk') || k.startsWith('lab/'))).toEqual([]);
     expect(hook.received.filter((n) => n.body.alerts.some((a) => /Burn/.test(a.labels.alertname ?? '') && (a.labels.service === 'lab' || (a.labels.service === 'rooms' && a.labels.sla === 'udesk'))))).toEqual([]);
+
+    // (Scraped samples only: a range query past the last scrape would repeat it.)
+    if (process.env['SLAPROBE_CAPTURE_SERIES']) await capture(process.env['SLAPROBE_CAPTURE_SERIES'], t0 - 20_000, Date.now() - 2_000);
 
     // The report: meet's incident was notified (through the real Alertmanager, to the agent),
     // within HEDU's 15 minutes; lab's was not notified at all.
