@@ -209,12 +209,14 @@ describe('the live SLA chain: agent -> shipped rules -> Alertmanager -> webhook 
     const countedBefore = (await values('slaprobe_service_seconds_total{region="e2e",service="meet",state="down_counted"}'));
     const iso = (t: number) => new Date(t).toISOString();
     const ex = await cli('exclude', '--service', 'meet', '--from', iso(t0 - 5_000), '--to', iso(tBack + 5_000), '--reason', 'e2e: carrier fault');
+    const tExcluded = Date.now();
     expect(ex.code, ex.stderr).toBe(0);
     const after = await waitFor('availability of meet back to 1 in Prometheus', async () => {
       const a = await values('slaprobe_availability_ratio{region="e2e",service="meet"}');
       return a['meet/udesk'] === 1 && a['meet/hedu'] === 1 ? a : undefined;
     }, 30_000, 500);
     expect(after).toEqual({ 'meet/udesk': 1, 'meet/hedu': 1 });
+    console.log(`e2e chain: availability back to 1 in Prometheus ${((Date.now() - tExcluded) / 1000).toFixed(1)} s after slaprobe exclude returned`);
     expect(await values('slaprobe_period_unavailable_seconds{region="e2e",service="meet"}')).toEqual({ 'meet/udesk': 0, 'meet/hedu': 0 });
     expect(await values('slaprobe_service_seconds_total{region="e2e",service="meet",state="down_counted"}')).toEqual(countedBefore);
   }, 360_000);
