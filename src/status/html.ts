@@ -100,9 +100,9 @@ function service(s: ServiceStatus, i: number): string {
     `<li>${esc(r.region)}: ${badge(r.state)} <span class="muted">as of ${when(r.as_of, s.time_zone, 'never')}</span></li>`).join('')}</ul>`;
   const stale = s.stale ? `<p class="banner stale">No recent result for ${esc(s.name)}: the newest is from ${when(s.as_of, s.time_zone, 'never')}.</p>` : '';
   return `<section class="svc" aria-labelledby="${id}" data-service="${esc(s.name)}">
-<div class="svc-head"><h2 id="${id}">${esc(s.name)}</h2>${badge(s.state)}</div>
+<div class="svc-head"><h2 id="${id}">${esc(s.name)}</h2><span>${badge(s.state)} <span class="muted">since ${when(s.since, s.time_zone, 'never')}</span></span></div>
 ${regions}${stale}
-<h3>Last ${s.days.length} days</h3>
+<h3>Last ${s.days.length} days <span class="muted" data-figure="range">${esc(s.range_availability === null ? 'no data' : pct(s.range_availability))} under ${esc(s.days_policy)}</span></h3>
 ${bars(s)}
 ${eventfulDays(s)}
 ${periods(s)}

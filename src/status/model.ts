@@ -8,6 +8,7 @@ import { formatInstant, localTime, periodAt, zonedTime } from '../availability/c
 import { toJson } from '../availability/format.ts';
 import { exclusionsFor, type Maintenance, type RecordedExclusion } from '../availability/exclusions.ts';
 import { LOOKBACK, fleetTimeline, onlyRegion, reportService, serviceSpans, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
+import { GAP_FACTOR } from '../availability/timeline.ts';
 import type { Period, ServiceState, SlaPolicy, Span } from '../availability/types.ts';
 import { DEFAULT_POLICY } from '../config/sla.ts';
 
@@ -66,6 +67,12 @@ export interface IncidentStatus extends IncidentReport {
 export interface ServiceStatus {
   name: string;
   state: ServiceState;
+  /** Since when the service has been in that state (the start of its last stretch), Unix ms. */
+  since: number | null;
+  /** Availability over the whole range of the bars under the bars' policy, percent; null without data. */
+  range_availability: number | null;
+  /** The bars and incidents are evaluated up to here: the end of a live service's newest evidence, else now. */
+  evaluated_to: number;
   /** Newest evidence of any of its targets, Unix ms; null when there is none. */
   as_of: number | null;
   stale: boolean;
@@ -142,9 +149,18 @@ function round1(x: number): string {
   return (Math.round(x * 10) / 10).toFixed(1);
 }
 
-function lastState(spans: readonly Span<ServiceState>[], now: number): ServiceState {
-  const s = spans[spans.length - 1];
-  return s && s.end >= now ? s.state : 'unknown';
+/**
+ * The state now, and since when. A result is due every interval but known only when its run
+ * finishes, so the newest span of a running agent ends a little before now; as in the
+ * timeline's gap rule, evidence up to (GAP_FACTOR - 1) intervals old is current. `frontier`
+ * is where the evidence of a live service ends (the bars of today run to it, so a run still
+ * in flight is not drawn as unknown time); otherwise now.
+ */
+export function current(spans: readonly Span<ServiceState>[], now: number, interval: number): { state: ServiceState; since: number | null; frontier: number } {
+  let known: Span<ServiceState> | undefined;
+  for (let i = spans.length - 1; i >= 0 && !known; i--) if (spans[i]!.state !== 'unknown') known = spans[i];
+  if (known && now - known.end <= (GAP_FACTOR - 1) * interval) return { state: known.state, since: known.start, frontier: known.end };
+  return { state: 'unknown', since: known?.end ?? null, frontier: now };
 }
 
 function newest(lists: Iterable<readonly Span<string>[]>): number | null {
@@ -154,13 +170,13 @@ function newest(lists: Iterable<readonly Span<string>[]>): number | null {
 }
 
 /** Each region's own view of the service (the region rule is for the service as a whole). */
-function regionsOf(src: StatusSource, svc: ServiceDef, from: number, now: number): RegionStatus[] {
+function regionsOf(src: StatusSource, svc: ServiceDef, from: number, now: number, interval: number): RegionStatus[] {
   const { regions } = fleetTimeline(src, svc, from, now, now);
   if (regions.length < 2) return [];
   return regions.map((region) => {
     const only = onlyRegion(src, region);
     const asOf = newest(svc.targets.flatMap((t) => only.targetSpans(t, from, now, now).map((r) => r.spans)));
-    return { region, state: lastState(serviceSpans(only, svc, from, now, now), now), as_of: asOf };
+    return { region, state: current(serviceSpans(only, svc, from, now, now), now, interval).state, as_of: asOf };
   });
 }
 
@@ -176,7 +192,9 @@ export function buildStatus(input: StatusInput): StatusModel {
     const from = first - LOOKBACK;
     const spans = serviceSpans(source, svc, from, now, now);
     const exclusions = exclusionsFor(svc.name, maintenance, recorded, from, now);
-    const evaluate = (period: Period) => evaluatePeriod({ service: svc.name, policy: dp, period, spans, exclusions, now });
+    const interval = Math.max(MINUTE, ...svc.targets.map((t) => input.intervals.get(t) ?? MINUTE));
+    const live = current(spans, now, interval);
+    const evaluate = (period: Period) => evaluatePeriod({ service: svc.name, policy: dp, period, spans, exclusions, now: live.frontier });
     const dayStatus = days.map((d): DayStatus => {
       const r = evaluate(d);
       return { date: d.label, start: d.start, end: d.end, availability: r.availability, minutes: r.minutes, ...dayKind(r) };
@@ -186,16 +204,18 @@ export function buildStatus(input: StatusInput): StatusModel {
       ...i,
       why: range.windows.filter((w) => w.start >= i.start && w.start < (i.end ?? Infinity)).map(windowNote),
     })).reverse();
-    const interval = Math.max(MINUTE, ...svc.targets.map((t) => input.intervals.get(t) ?? MINUTE));
     staleAfter = Math.max(staleAfter, STALE_INTERVALS * interval);
     const recent = Math.max(from, now - LOOKBACK);
     const asOf = newest(svc.targets.flatMap((t) => source.targetSpans(t, recent, now, now).map((r) => r.spans)));
     return {
       name: svc.name,
-      state: lastState(spans, now),
+      state: live.state,
+      since: live.since,
+      evaluated_to: live.frontier,
+      range_availability: range.availability,
       as_of: asOf,
       stale: asOf === null || now - asOf > STALE_INTERVALS * interval,
-      regions: regionsOf(source, svc, recent, now),
+      regions: regionsOf(source, svc, recent, now, interval),
       days_policy: dp.name,
       time_zone: dp.time_zone,
       days: dayStatus,
@@ -230,11 +250,12 @@ export function buildStatus(input: StatusInput): StatusModel {
 export function statusJson(m: StatusModel): unknown {
   const utc = (t: number | null) => (t === null ? null : formatInstant(t, 'UTC'));
   return {
-    now: utc(m.now), as_of: utc(m.as_of), stale: m.stale, stale_after_ms: m.stale_after_ms,
+    // The exact instant too: `report --now` with it reproduces every figure to the last digit.
+    now: utc(m.now), now_unix_ms: m.now, as_of: utc(m.as_of), stale: m.stale, stale_after_ms: m.stale_after_ms,
     services: m.services.map((s) => {
       const at = (t: number | null) => (t === null ? null : formatInstant(t, s.time_zone));
       return {
-        name: s.name, state: s.state, as_of: at(s.as_of), stale: s.stale,
+        name: s.name, state: s.state, since: at(s.since), range_availability: s.range_availability, evaluated_to_unix_ms: s.evaluated_to, as_of: at(s.as_of), stale: s.stale,
         regions: s.regions.map((r) => ({ ...r, as_of: at(r.as_of) })),
         days_policy: s.days_policy, time_zone: s.time_zone,
         days: s.days.map((d) => ({ ...d, start: at(d.start), end: at(d.end) })),

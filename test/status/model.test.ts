@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluatePeriod } from '../../src/availability/account.ts';
 import { loadPresets } from '../../src/config/sla.ts';
-import { dayKind, dayPeriods } from '../../src/status/model.ts';
+import { current, dayKind, dayPeriods } from '../../src/status/model.ts';
 import { T, pol, tl } from '../support/availability.ts';
 
 const day = { label: '2026-11-10', start: T('2026-11-10T00:00:00Z'), end: T('2026-11-11T00:00:00Z') };
@@ -52,5 +52,21 @@ describe('dayPeriods', () => {
   it('a DST change makes a 23-hour day (Europe/Oslo, 2026-03-29)', () => {
     const d = dayPeriods(T('2026-03-29T12:00:00Z'), 'Europe/Oslo', 1);
     expect(d[0]!.end - d[0]!.start).toBe(23 * 3_600_000);
+  });
+});
+
+describe('current', () => {
+  const now = T('2026-11-10T12:00:00Z');
+  const iv = 10_000;
+  it.each([
+    ['a run in flight: the newest span ended 5 s ago', tl('2026-11-10T11:00:00Z', ['up', '59m55s']), 'up', T('2026-11-10T11:59:55Z')],
+    ['evidence up to 1.5 intervals old is current', tl('2026-11-10T11:00:00Z', ['down', '59m45s']), 'down', T('2026-11-10T11:59:45Z')],
+    ['older than that: unknown, the bars run to now', tl('2026-11-10T11:00:00Z', ['up', '59m44s']), 'unknown', now],
+    ['a trailing unknown span after old evidence', tl('2026-11-10T11:00:00Z', ['up', '30m'], ['unknown', '30m']), 'unknown', now],
+    ['nothing at all', [], 'unknown', now],
+  ] as const)('%s', (_what, spans, state, frontier) => {
+    const c = current(spans, now, iv);
+    expect(c.state).toBe(state);
+    expect(c.frontier).toBe(frontier);
   });
 });
