@@ -175,44 +175,55 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       return 'done';
     };
 
+    let backoff = q.min_backoff;
+    let partialSince: number | undefined;
     const loop = async () => {
-      let backoff = q.min_backoff;
-      let partialSince: number | undefined;
       while (!abort.signal.aborted) {
-        const c = cursor(cfg.name);
-        const n = Number((countUpTo.get(c, q.max_samples_per_send) as { n: number }).n);
-        if (n === 0) {
-          partialSince = undefined;
-          await sleep(60_000, true);
-          continue;
-        }
-        if (n < q.max_samples_per_send) {
-          partialSince ??= now();
-          const left = partialSince + q.batch_send_deadline - now();
-          if (left > 0) {
-            await sleep(left, true);
-            continue;
-          }
-        }
-        partialSince = undefined;
-        const rows = batchQ.all(c, q.max_samples_per_send) as unknown as Row[];
-        let r: 'done' | 'retry';
         try {
-          r = await deliver(rows);
+          await step();
         } catch (e) {
-          log.error({ err: e, remote: cfg.name }, 'remote write: sending failed unexpectedly; retrying with backoff');
-          r = 'retry';
-        }
-        if (r === 'done') {
-          if (failingSince !== undefined) log.info({ remote: cfg.name, failed_for_seconds: Math.round((now() - failingSince) / 1000) }, `remote write: ${cfg.name} takes samples again; the backlog is being sent`);
-          failingSince = undefined;
-          backoff = q.min_backoff;
-        } else {
-          // A 429's Retry-After is honoured when it asks for more than the backoff.
-          await sleep(Math.max(backoff, retryAfter), false);
-          retryAfter = 0;
+          // The store itself failed (disk full, I/O error): the samples stay where they are.
+          log.error({ err: e, code: (e as { code?: string }).code, remote: cfg.name }, 'remote write: reading the outbox failed; retrying with backoff');
+          await sleep(backoff, false);
           backoff = Math.min(backoff * 2, q.max_backoff);
         }
+      }
+    };
+    /** One turn of the sender: wait for a batch, or send one. */
+    const step = async () => {
+      const c = cursor(cfg.name);
+      const n = Number((countUpTo.get(c, q.max_samples_per_send) as { n: number }).n);
+      if (n === 0) {
+        partialSince = undefined;
+        await sleep(60_000, true);
+        return;
+      }
+      if (n < q.max_samples_per_send) {
+        partialSince ??= now();
+        const left = partialSince + q.batch_send_deadline - now();
+        if (left > 0) {
+          await sleep(left, true);
+          return;
+        }
+      }
+      partialSince = undefined;
+      const rows = batchQ.all(c, q.max_samples_per_send) as unknown as Row[];
+      let r: 'done' | 'retry';
+      try {
+        r = await deliver(rows);
+      } catch (e) {
+        log.error({ err: e, remote: cfg.name }, 'remote write: sending failed unexpectedly; retrying with backoff');
+        r = 'retry';
+      }
+      if (r === 'done') {
+        if (failingSince !== undefined) log.info({ remote: cfg.name, failed_for_seconds: Math.round((now() - failingSince) / 1000) }, `remote write: ${cfg.name} takes samples again; the backlog is being sent`);
+        failingSince = undefined;
+        backoff = q.min_backoff;
+      } else {
+        // A 429's Retry-After is honoured when it asks for more than the backoff.
+        await sleep(Math.max(backoff, retryAfter), false);
+        retryAfter = 0;
+        backoff = Math.min(backoff * 2, q.max_backoff);
       }
     };
     const running = loop();
