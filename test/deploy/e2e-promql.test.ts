@@ -116,6 +116,30 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
     expect(empty).toEqual([]);
   });
 
+  it('README\'s series per target and per service are what this real agent exposes', async () => {
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    const count = (label: 'target' | 'service', value: string) => text.split('\n').filter((l) =>
+      l.startsWith('slaprobe_') && l.includes(`${label}="${value}"`)
+      // Per failure reason that occurred, per skipped run, per service listing the target: not
+      // part of the target's own shape (README counts them apart).
+      && !/^slaprobe_(probe_failures_total|runs_skipped_total|service_target_info)\{/.test(l)
+      // A service's series are the ones without a target label.
+      && (label === 'target' || !l.includes('target="'))).length;
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const doc = (re: RegExp) => {
+      const m = re.exec(readme);
+      expect(m, String(re)).not.toBeNull();
+      return m!.slice(1).map(Number);
+    };
+    const [http, tlsExtra] = doc(/an HTTP target \*\*(\d+)\*\* \(\*\*(\d+)\*\* more with HTTPS/);
+    const [tcp] = doc(/a TCP target \*\*(\d+)\*\*/);
+    const [packet] = doc(/a packet target \(icmp, stun, udp-echo\) \*\*(\d+)\*\*/);
+    const [svcBase, perPolicy] = doc(/a service \*\*(\d+) \+ (\d+) per policy\*\*/);
+    expect({ web: count('target', 'web'), tls: count('target', 'tls'), 'web-tcp': count('target', 'web-tcp'), ping: count('target', 'ping'), echo: count('target', 'echo') })
+      .toEqual({ web: http, tls: http! + tlsExtra!, 'web-tcp': tcp, ping: packet, echo: packet });
+    expect({ portal: count('service', 'portal'), media: count('service', 'media') }).toEqual({ portal: svcBase! + 2 * perPolicy!, media: svcBase! + perPolicy! });
+  });
+
   it('the rule evaluations themselves report no error', async () => {
     const r = await fetch(`${prom.url}/api/v1/rules`);
     const body = (await r.json()) as { data: { groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] } };
