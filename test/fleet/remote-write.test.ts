@@ -234,6 +234,45 @@ describe.each([
   });
 });
 
+describe('remotes on reload', () => {
+  it('a remote added by a reload starts at the newest sample; one removed stops and loses its series', async () => {
+    const vm = await startVictoria();
+    const prom = await startPrometheusReceiver({ oooWindow: '1d' });
+    const dir = tempDir('rw-reload');
+    const cfg = (remotes: string) => `
+agent: {region: eu-test, name: agent-a, listen: "127.0.0.1:0", data_dir: ${dir}/data}
+targets:
+  - {name: web, kind: http, url: "${web.url}/ok", interval: 200ms, timeout: 150ms}
+remote_write:
+${remotes}`;
+    const vmRemote = `  - {name: vm, url: "${vm.writeUrl}", queue_config: {batch_send_deadline: 100ms}}`;
+    const promRemote = `  - {name: prom, url: "${prom.writeUrl}", queue_config: {batch_send_deadline: 100ms}}`;
+    writeFileSync(join(dir, 'c.yaml'), cfg(vmRemote));
+    const a = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('silent') });
+    const val = async (n: string, remote: string) => (await a.metrics.registry.getSingleMetric(n)?.get())?.values.find((v) => v.labels['remote'] === remote)?.value;
+    try {
+      await waitFor('vm gets samples', async () => ((await val('slaprobe_remote_write_samples_sent_total', 'vm')) ?? 0) >= 4 ? true : undefined, 20_000, 100);
+      const addedAt = Date.now();
+      writeFileSync(join(dir, 'c.yaml'), cfg(`${vmRemote}\n${promRemote}`));
+      expect((await a.reload()).ok).toBe(true);
+      await waitFor('prom gets samples', async () => ((await val('slaprobe_remote_write_samples_sent_total', 'prom')) ?? 0) >= 4 ? true : undefined, 20_000, 100);
+      // The new remote did not get the history from before it was added.
+      const first = Math.min(...(await prom.raw('slaprobe_run_success'))[0]!.samples.map((x) => x.ts));
+      expect(first).toBeGreaterThan(addedAt - 1000);
+
+      writeFileSync(join(dir, 'c.yaml'), cfg(promRemote));
+      expect((await a.reload()).ok).toBe(true);
+      expect(await val('slaprobe_remote_write_samples_sent_total', 'vm')).toBeUndefined();
+      const before = (await val('slaprobe_remote_write_samples_sent_total', 'prom'))!;
+      await waitFor('prom still gets samples', async () => ((await val('slaprobe_remote_write_samples_sent_total', 'prom')) ?? 0) > before + 4 ? true : undefined, 20_000, 100);
+    } finally {
+      await a.stop();
+      await vm.stop();
+      await prom.stop();
+    }
+  });
+});
+
 describe('TLS and basic auth', () => {
   it('reaches an HTTPS store with a CA file and a password file; a wrong password is refused, counted, never retried; no secret is logged', async () => {
     const pki = makePki();
