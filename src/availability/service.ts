@@ -95,3 +95,30 @@ export function reportService(
     regional_faults: fleet.faults.filter((f) => f.end > period.start && f.start < pe).map((f) => ({ ...f, duration_ms: f.end - f.start })),
   };
 }
+
+/** The first and last instant `src` has evidence of any of `targets` (up to now); undefined when none. */
+export function evidenceSpan(src: TimelineSource, targets: readonly string[], now: number): { first: number; last: number } | undefined {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const t of targets) {
+    for (const r of src.targetSpans(t, -Infinity, Infinity, now)) {
+      for (const s of r.spans) {
+        first = Math.min(first, s.start);
+        last = Math.max(last, s.end);
+      }
+    }
+  }
+  return first <= last ? { first, last } : undefined;
+}
+
+/**
+ * Why a period of a service has no data, when the source has evidence elsewhere: none of
+ * the service's targets has any, or theirs lies outside the period. `at` prints an instant.
+ */
+export function noDataReason(src: TimelineSource, svc: ServiceDef, period: Period, now: number, at: (t: number) => string, known: readonly string[]): string {
+  const span = evidenceSpan(src, svc.targets, now);
+  if (!span) {
+    return `no evidence of this service's targets (${svc.targets.join(', ')}) at all; the source has ${known.length ? `targets ${known.join(', ')}` : 'no targets'}: check the target names`;
+  }
+  return `the evidence of this service's targets runs from ${at(span.first)} to ${at(span.last)}, none of it in ${period.label} (${at(period.start)} to ${at(period.end)})`;
+}

@@ -3,14 +3,14 @@
 // period met its target (or has no data); 1 at least one missed (so far, for a period in
 // progress); 2 bad usage, config, store, samples file or source; 3 an internal error (a
 // crash must never read as a contract verdict).
-import { parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
+import { formatInstant, parseInstant, periodAt, periodsFor } from '../availability/calendar.ts';
 import type { RecordedExclusion } from '../availability/exclusions.ts';
 import { FORMATS, type Format, render } from '../availability/format.ts';
 import { PAGE_FORMATS, PageError, isPageFormat, writePages } from '../report/output.ts';
 import { PdfError } from '../report/pdf.ts';
 import { createEvidence, type Evidence } from '../availability/evidence.ts';
-import { SamplesError, readSamples } from '../availability/samples.ts';
-import { LOOKBACK, onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
+import { SamplesError, readSamples, sampleWarnings } from '../availability/samples.ts';
+import { LOOKBACK, noDataReason, onlyRegion, reportService, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
 import type { Period, SlaPolicy } from '../availability/types.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
@@ -64,6 +64,24 @@ Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store 
 export const EXIT_INTERNAL = 3;
 
 const FALLBACK: SlaPolicy = DEFAULT_POLICY;
+
+/** The span of every period the report will show, for the samples reader's warnings. */
+function reportedRange(policies: readonly SlaPolicy[], sel: { year: number; month?: number } | undefined, now: number): { start: number; end: number; label: string } | undefined {
+  const periods = policies.flatMap((p) => (sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)]).map((x) => ({ ...x, tz: p.time_zone })))
+    .filter((x) => x.start <= now);
+  if (periods.length === 0) return undefined;
+  const start = Math.min(...periods.map((x) => x.start));
+  const end = Math.max(...periods.map((x) => x.end));
+  const labels = [...new Set(periods.map((x) => x.label))];
+  const tz = periods[0]!.tz;
+  const shown = labels.length > 3 ? `${labels[0]} ... ${labels[labels.length - 1]}` : labels.join(', ');
+  return { start, end, label: `${shown} (${formatInstant(start, tz)} to ${formatInstant(end, tz)})` };
+}
+
+function progressLine(samples: number, ms: number): string {
+  const rate = ms > 0 ? Math.round(samples / (ms / 1000)) : samples;
+  return `slaprobe report: read ${samples.toLocaleString('en-US')} samples in ${(ms / 1000).toFixed(1)} s (${rate.toLocaleString('en-US')}/s)`;
+}
 
 function usage(msg: string): number {
   process.stderr.write(`slaprobe report: ${msg}\n\nRun "slaprobe report --help" for the options.\n`);
@@ -127,6 +145,8 @@ async function report(argv: string[]): Promise<number> {
     /** Regions the evidence holds, where the source can tell (not the agent's store: one region). */
     let regions: string[] | undefined;
     let services: (ServiceDef & { sla: readonly SlaPolicy[] })[];
+    /** The targets the source has evidence of, to say why a period has none. */
+    let known: string[];
     if (fromEvidence) {
       const intervals = new Map(config?.targets.map((t) => [t.name, t.interval]) ?? []);
       let policies: SlaPolicy[] = [];
@@ -162,21 +182,46 @@ async function report(argv: string[]): Promise<number> {
           });
         if (evidence.count === 0) process.stderr.write(`slaprobe report: ${v['source']} holds no ${OUTCOME_METRIC} samples for the reported time; every period will say no data\n`);
       } else {
-        evidence = await readSamples(v['samples']!, {
+        const candidates = config ? config.services.flatMap((s) => (s.sla.length > 0 ? s.sla : [FALLBACK])) : policies;
+        const range = reportedRange(candidates, sel, now);
+        const tty = process.stderr.isTTY === true;
+        const file = v['samples']!;
+        const samples = await readSamples(file, {
           intervalOf: (t) => intervals.get(t) ?? interval,
           maxBadLines: maxBad,
           onBadLine: (m) => process.stderr.write(`slaprobe report: skipped ${m}\n`),
+          now,
+          ...(range ? { range } : {}),
+          // Progress only on a terminal: a pipe or a log file gets the report and its warnings.
+          ...(tty ? { onProgress: (n: number, ms: number) => process.stderr.write(`\r${progressLine(n, ms)}`) } : {}),
         });
-        if (evidence.count === 0) process.stderr.write(`slaprobe report: ${v['samples']} holds no outcomes; every period will say no data\n`);
+        if (tty) process.stderr.write(`\r${progressLine(samples.stats.samples, samples.stats.elapsed_ms)}, done\n`);
+        const warnings = sampleWarnings(file, samples.stats, (t) => formatInstant(t, candidates[0]!.time_zone), range);
+        if (config) {
+          const named = new Set(config.targets.map((t) => t.name));
+          const strangers = [...samples.stats.targets].filter(([t]) => !named.has(t));
+          if (strangers.length > 0) {
+            warnings.push(`${file}: samples of targets the config does not name: ${strangers.map(([t, x]) => `${t} (${x.count} sample${x.count === 1 ? '' : 's'})`).join(', ')}; they belong to no service and are not counted: add them to targets: or correct the names`);
+          }
+        }
+        for (const w of warnings) process.stderr.write(`slaprobe report: warning: ${w}\n`);
+        evidence = samples;
       }
       source = evidence;
       regions = evidence.regions();
+      known = evidence.targets();
       services = config ? config.services : evidence.targets().map((t) => ({ name: t, targets: [t], rule: { type: 'all' as const }, sla: policies }));
       if (v['data-dir'] !== undefined) store = openStore(v['data-dir'], { mustExist: true, readOnly: true });
     } else {
       store = openStore(v['data-dir'] ?? config!.agent.data_dir, { mustExist: true, readOnly: true });
       source = store;
       services = config!.services;
+      // The store keeps what the agent recorded under an older config too: say what this
+      // config no longer names, as for a samples file.
+      const named = new Set(config!.targets.map((t) => t.name));
+      known = store.targets();
+      const strangers = known.filter((t) => !named.has(t));
+      if (strangers.length > 0) process.stderr.write(`slaprobe report: warning: the store holds runs of targets the config does not name: ${strangers.join(', ')}; they belong to no service and are not counted\n`);
     }
     // A service may list a target group (target_groups[]): its targets are the evidence's "<group>:..." names.
     if (config?.target_groups.length) services = withGroupTargets(services, config.target_groups, (source as Partial<Pick<Store, 'targets'>>).targets?.() ?? []);
@@ -201,7 +246,9 @@ async function report(argv: string[]): Promise<number> {
         const periods: Period[] = sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)];
         for (const period of periods) {
           if (period.start > now) continue; // not begun: nothing to say yet
-          reports.push(reportService(source, s, p, period, config?.maintenance ?? [], recorded, now));
+          const rep = reportService(source, s, p, period, config?.maintenance ?? [], recorded, now);
+          if (rep.no_data) rep.notes.push(noDataReason(source, s, period, now, (t) => formatInstant(t, p.time_zone), known));
+          reports.push(rep);
         }
       }
     }

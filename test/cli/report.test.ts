@@ -71,6 +71,9 @@ describe('report --samples', () => {
     expect(rep.no_data).toBe(true);
     expect(rep.availability).toBeNull();
     expect(rep.verdict).toBe('NO DATA');
+    // the file has samples, none in October: the report says so. The last run (00:59:50Z)
+    // covers one interval (the default 60 s here): to 01:00:50Z
+    expect(rep.notes).toEqual(["the evidence of this service's targets runs from 2026-11-01T08:00:00+08:00 to 2026-11-01T09:00:50+08:00, none of it in 2026-10 (2026-10-01T00:00:00+08:00 to 2026-11-01T00:00:00+08:00)"]);
   });
 
   it.each([
@@ -86,6 +89,57 @@ describe('report --samples', () => {
     const r = await cli('report', '--samples', f, ...base, ...extra);
     expect(r.code).toBe(code);
     expect(r.err).toContain(msg);
+  });
+});
+
+describe('bad samples are never silent', () => {
+  const fixture = (name: string) => join(process.cwd(), 'test/availability/testdata/samples', name);
+  const args = ['--period', '2026-11', '--now', '2026-12-01T00:00:00Z', '--interval', '10s'];
+  it.each([
+    // never an uncaught TypeError, never exit 1 (a verdict)
+    ['jsonl-null.jsonl', 'jsonl-null.jsonl:2: expected one JSON object a line such as'],
+    ['jsonl-number.jsonl', 'jsonl-number.jsonl:1: expected one JSON object a line such as'],
+    ['empty.csv', 'empty.csv: is empty: no header and no samples'],
+    ['header-only.csv', 'header-only.csv: has only a header line, no samples'],
+    ['conflict.csv', 'conflict.csv:4: api@eu at 2026-11-01T00:00:10Z has success=false here and success=true on line 3'],
+    ['.', 'cannot read samples (a directory, not a file) after line 0'],
+  ])('%s exits 2 with its message', async (name, msg) => {
+    const r = await cli('report', '--samples', fixture(name), ...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(msg);
+    expect(r.err).not.toContain('TypeError');
+    expect(r.out).toBe('');
+  });
+
+  it.each([
+    ['outside.csv', [], 'outside.csv: 2 samples (2026-10-31T23:59:00Z to 2026-10-31T23:59:30Z) fall outside the reported period 2026-11 (2026-11-01T00:00:00Z to 2026-12-01T00:00:00Z); they count only to measure a window that crosses into it'],
+    ['future.csv', ['--period', '2026-11'], "future.csv: 1 sample is later than the report's now (first on line 4); they are not counted: check the probing machine's clock or --now"],
+    ['millis.jsonl', [], 'millis.jsonl: 2 timestamps look like Unix milliseconds, not seconds (first on line 2: 1793491200000 as seconds is the year 58803)'],
+    ['duplicates.csv', [], "duplicates.csv: 1 line repeats an earlier line's target, region, timestamp and outcome (first: line 4, as line 3)"],
+  ])('%s warns on stderr and reports', async (name, extra, msg) => {
+    // no --sla: the default policy, a UTC month
+    const r = await cli('report', '--samples', fixture(name), ...args, ...extra, '--format', 'json');
+    expect(r.err).toContain(`slaprobe report: warning: ${fixture(name)}: ${msg.slice(msg.indexOf(': ') + 2)}`);
+    expect(JSON.parse(r.out).reports).toHaveLength(1);
+  });
+
+  it('samples of targets the config does not name are named', async () => {
+    const cfg = join(dir, 'api-only.yaml');
+    writeFileSync(cfg, 'agent: { region: eu }\ntargets:\n  - { name: api, kind: tcp, address: "127.0.0.1:9", interval: 10s }\nservices:\n  - { name: meet, targets: [api], sla: [udesk] }\n');
+    const f = join(dir, 'strangers.csv');
+    writeFileSync(f, 'timestamp,target,success\n2026-11-01T00:00:00Z,api,true\n2026-11-01T00:00:00Z,web,true\n2026-11-01T00:00:10Z,web,true\n2026-11-01T00:00:00Z,wbe,false\n');
+    const r = await cli('report', '--samples', f, '--config', cfg, ...args);
+    expect(r.err).toContain(`slaprobe report: warning: ${f}: samples of targets the config does not name: web (2 samples), wbe (1 sample); they belong to no service and are not counted: add them to targets: or correct the names`);
+  });
+
+  it('shows progress on a terminal, and nothing when stderr is not one', async () => {
+    const plain = await cli('report', '--samples', csv, ...base);
+    expect(plain.err).toBe('');
+    // script(1) gives the command a pseudo-terminal; its output is the terminal's
+    const tty = await new Promise<string>((resolve) => {
+      execFile('script', ['-qec', [NODE, CLI, 'report', '--samples', csv, ...base].map((a) => `'${a}'`).join(' '), '/dev/null'], { cwd: dir }, (_e, out) => resolve(out));
+    });
+    expect(tty).toMatch(/slaprobe report: read 360 samples in \d+\.\d s \([\d,]+\/s\), done/);
   });
 });
 
@@ -129,8 +183,18 @@ maintenance:
   for (let t = T('2026-11-01T00:00:00Z'); t < T('2026-12-01T00:00:00Z'); t += 10_000) {
     for (const target of ['api', 'web']) s.recordOutcome(target, 'eu', { t, success: !down(t) }, 10_000);
   }
+  // runs of a target an older config had: the report names it
+  for (let t = T('2026-11-01T00:00:00Z'); t < T('2026-11-01T00:01:00Z'); t += 10_000) s.recordOutcome('legacy', 'eu', { t, success: true }, 10_000);
   s.close();
   const NOV = 43_200;
+
+  it('names the targets the store has and the config does not; a month before the data says why it has none', async () => {
+    const r = await cli('report', '--config', cfg, '--period', '2026-10', '--sla', 'udesk', '--now', '2026-12-01T00:00:00Z', '--format', 'json');
+    expect(r.err).toContain('slaprobe report: warning: the store holds runs of targets the config does not name: legacy; they belong to no service and are not counted');
+    const rep = JSON.parse(r.out).reports[0];
+    expect(rep.no_data).toBe(true);
+    expect(rep.notes).toEqual(["the evidence of this service's targets runs from 2026-11-01T08:00:00+08:00 to 2026-12-01T08:00:00+08:00, none of it in 2026-10 (2026-10-01T00:00:00+08:00 to 2026-11-01T00:00:00+08:00)"]);
+  });
 
   it('counts 10 + 8 minutes; the maintenance leaves 30 minutes out (UDESK-1.2: removed)', async () => {
     const r = await cli('report', '--config', cfg, '--period', '2026-11', '--sla', 'udesk', '--now', '2026-12-01T00:00:00Z', '--format', 'json');
