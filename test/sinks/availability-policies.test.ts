@@ -133,7 +133,7 @@ describe('availability metrics per policy', () => {
     expect(await seconds('udesk', 'down_counted')).toBe(counted);
     // A later outage is counted in full from the lower figure: nothing is counted twice.
     runs(t0 + 20 * 60_000, t0 + 40 * 60_000, (t) => t < t0 + 25 * 60_000 || t >= t0 + 31 * 60_000);
-    expect(await seconds('udesk', 'down_counted')).toBe(counted + 6 * 60);
+    expect(await seconds('udesk', 'down_counted')).toBe(counted! + 6 * 60);
     expect(await value('slaprobe_period_unavailable_seconds', { service: 'meet', sla: 'udesk' })).toBe(6 * 60);
   });
 
