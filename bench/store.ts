@@ -7,8 +7,8 @@
 // Not a test.
 //
 //   node bench/store.ts [--targets 2000] [--days 2] [--read 100]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -100,10 +100,30 @@ try {
   const readS = (performance.now() - rs) / 1000;
   let read = 0;
   for (const line of text.split('\n')) if (line) read += (JSON.parse(line) as { values: unknown[] }).values.length;
+  // The report itself over the store: one service of READ targets, the month of the data's
+  // start, `slaprobe report --source` exactly as an operator runs it.
+  const cfg = join(dir, 'report.yaml');
+  writeFileSync(cfg, [
+    `agent: {data_dir: "${join(dir, 'agent')}"}`,
+    'targets:',
+    ...Array.from({ length: READ }, (_, i) => `  - {name: t${i}, kind: http, url: "http://127.0.0.1:9/", interval: 30s}`),
+    'services:',
+    `  - {name: svc, targets: [${Array.from({ length: READ }, (_, i) => `t${i}`).join(', ')}], rule: any}`,
+  ].join('\n') + '\n');
+  const period = new Date(t0).toISOString().slice(0, 7);
+  const rep0 = performance.now();
+  const rep = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, join(import.meta.dirname, '../src/cli.ts'), 'report', '--config', cfg, '--source', base, '--period', period, '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const reportS = (performance.now() - rep0) / 1000;
+  const peakKb = Number(rep.stderr.trim().split('\n').at(-1));
+  if (rep.status !== 0 && rep.status !== 1) console.error(`report exited ${rep.status}: ${rep.stderr.slice(0, 500)}`);
   printTable(
-    ['targets', 'days', 'samples', 'ingest samples/s', 'data bytes/sample', 'index MiB', `read ${READ} targets: samples`, 'read samples/s'],
-    [[String(S), String(D), String(samples), (samples / ingestS).toFixed(0), (size / samples).toFixed(3), (indexBytes / 2 ** 20).toFixed(1), String(read), (read / readS).toFixed(0)]],
+    ['targets', 'days', 'samples', 'ingest samples/s', 'data bytes/sample', 'index MiB', `read ${READ} targets: samples`, 'read samples/s', `report ${period}, ${READ} targets: s`, 'report peak RSS MiB'],
+    [[String(S), String(D), String(samples), (samples / ingestS).toFixed(0), (size / samples).toFixed(3), (indexBytes / 2 ** 20).toFixed(1), String(read), (read / readS).toFixed(0), reportS.toFixed(1), (peakKb / 1024).toFixed(0)]],
   );
+  // What the report counted, to show it read the evidence (exit 1: the random outages
+  // missed the default 99.9 %).
+  const minutes = /"minutes": (\{ "total"[^}]*\})/.exec(rep.stdout.replace(/\s+/g, ' '))?.[1];
+  console.log(`report: exit ${rep.status}; minutes ${minutes ?? '(none: see the report)'}`);
   console.log(`\n${new Date().toISOString()}, victoria-metrics, ${samples} samples in ${ingestS.toFixed(1)} s; data ${(size / 2 ** 20).toFixed(1)} MiB after force_merge`);
 } finally {
   if (vm) await stopChild(vm);
