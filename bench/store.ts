@@ -70,7 +70,7 @@ try {
     const lines: string[] = [];
     for (let i = b; i < Math.min(S, b + 50); i++) {
       // The reported service's targets share one region (several would bring in the region rule).
-      const labels = { target: `t${i}`, region: i < READ ? "r0" : `r${i % 10}`, agent: `a${i % 100}` };
+      const labels = { target: `t${i}`, region: i < READ ? 'r0' : `r${i % 10}`, agent: `a${i % 100}` };
       const stamps = stampsOf(i);
       lines.push(JSON.stringify({ metric: { __name__: OUTCOME_METRIC, ...labels }, values: outcomes(i + 1, n), timestamps: stamps }));
       lines.push(JSON.stringify({ metric: { __name__: INTERVAL_METRIC, ...labels }, values: stamps.map(() => 30), timestamps: stamps }));
