@@ -7,7 +7,7 @@ import { f1, pct, verdict } from '../availability/format.ts';
 import type { ServiceReport } from '../availability/service.ts';
 import type { CreditRule, SlaPolicy } from '../availability/types.ts';
 import { VERSION } from '../version.ts';
-import { esc, page, when } from '../web/page.ts';
+import { esc, page, range, when } from '../web/page.ts';
 
 export interface ReportPage {
   /** The period label, e.g. "2026-11"; also the file name's stem. */
@@ -17,6 +17,7 @@ export interface ReportPage {
 
 
 const CSS = `
+.wrap{max-width:72rem}
 .period{border:1px solid var(--line);border-radius:.5rem;padding:1rem 1.25rem;margin:0 0 1.5rem}
 .figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.5rem 1rem;margin:.75rem 0}
 .figures div{background:var(--panel);border-radius:.4rem;padding:.5rem .75rem}
@@ -67,22 +68,22 @@ function section(r: ServiceReport, policy: SlaPolicy | undefined, i: number): st
     ['credit', creditAmount(r), 'credit'],
   ];
   const windows = r.windows.length === 0 ? '<p class="muted">No downtime in this period.</p>'
-    : `<table><caption>Downtime windows</caption><thead><tr><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th><th scope="col">status</th><th scope="col" class="num">counted min</th><th scope="col">why</th></tr></thead><tbody>${
-      r.windows.map((w) => `<tr><td>${when(w.start, tz)}</td><td>${when(w.end, tz)}</td><td class="num">${esc(formatDuration(w.duration_ms))}</td>`
-        + `<td class="st-${w.status}">${esc(w.status.replace('_', ' '))}</td><td class="num" data-figure="counted_minutes">${esc(String(w.counted_minutes))}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table>`;
+    : `<div class="scroll"><table><caption>Downtime windows (times in ${esc(tz)})</caption><thead><tr><th scope="col">from – to</th><th scope="col" class="num">duration</th><th scope="col">status</th><th scope="col" class="num">counted min</th><th scope="col">why</th></tr></thead><tbody>${
+      r.windows.map((w) => `<tr><td>${range(w.start, w.end, tz, 'open')}</td><td class="num">${esc(formatDuration(w.duration_ms))}</td>`
+        + `<td class="st-${w.status}">${esc(w.status.replace('_', ' '))}</td><td class="num" data-figure="counted_minutes">${esc(String(w.counted_minutes))}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table></div>`;
   // HEDU-5.7 / UMEET-5.7: shown when the policy promises a notification time or one is on record.
   const notifiedKnown = r.notify_within !== null || r.incidents.some((x) => x.notified_at !== null);
   const incidents = r.incidents.length === 0 ? '<p class="muted">No incidents in this period.</p>'
-    : `<table><caption>Incidents (fault levels and recovery deadlines)</caption><thead><tr><th scope="col">level</th><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th><th scope="col">first seen</th>${notifiedKnown ? `<th scope="col">customers notified${r.notify_within !== null ? ` (within ${esc(formatDuration(r.notify_within))})` : ''}</th>` : ''}<th scope="col">counted</th><th scope="col">excluded</th><th scope="col">recovery deadline</th></tr></thead><tbody>${
+    : `<div class="scroll"><table><caption>Incidents: fault levels and recovery deadlines (times in ${esc(tz)})</caption><thead><tr><th scope="col">level</th><th scope="col">from – to</th><th scope="col" class="num">duration</th><th scope="col">first seen</th>${notifiedKnown ? `<th scope="col">customers notified${r.notify_within !== null ? ` (within ${esc(formatDuration(r.notify_within))})` : ''}</th>` : ''}<th scope="col">counted</th><th scope="col">excluded</th><th scope="col">recovery deadline</th></tr></thead><tbody>${
       r.incidents.map((x) => {
-        return `<tr><td>${esc(x.level)}</td><td>${when(x.start, tz)}</td><td>${when(x.end, tz, 'ongoing')}</td><td class="num">${esc(formatDuration(x.duration_ms))}</td><td>${when(x.first_seen, tz)}</td>`
-          + `${notifiedKnown ? `<td data-figure="notified">${when(x.notified_at, tz, 'none on record')}${x.notify_met === null ? '' : x.notify_met ? ' (in time)' : ' <strong class="missed">(late)</strong>'}</td>` : ''}<td>${x.counted ? 'yes' : 'no'}</td>`
+        return `<tr><td>${esc(x.level)}</td><td>${range(x.start, x.end, tz)}</td><td class="num">${esc(formatDuration(x.duration_ms))}</td><td>${when(x.first_seen, tz, 'open', false)}</td>`
+          + `${notifiedKnown ? `<td data-figure="notified">${x.notified_at === null ? (x.notify_met === false ? '<strong class="missed">none on record</strong>' : 'none on record') : `${when(x.notified_at, tz, '', false)}${x.notify_met === null ? '' : x.notify_met ? ' (in time)' : ' <strong class="missed">(late)</strong>'}`}</td>` : ''}<td>${x.counted ? 'yes' : 'no'}</td>`
           + `<td>${x.excluded_ms > 0 ? `${esc(formatDuration(x.excluded_ms))}: ${esc(x.excluded_reasons.join('; '))}` : '—'}</td>`
-          + `<td>${when(x.deadline, tz)}: ${x.deadline_met === null ? 'pending' : x.deadline_met ? 'met' : '<strong class="missed">missed</strong>'}</td></tr>`;
-      }).join('')}</tbody></table>`;
+          + `<td>${when(x.deadline, tz, 'open', false)}: ${x.deadline_met === null ? 'pending' : x.deadline_met ? 'met' : '<strong class="missed">missed</strong>'}</td></tr>`;
+      }).join('')}</tbody></table></div>`;
   const faults = r.regional_faults.length === 0 ? ''
-    : `<table><caption>Regional path faults (one region's network, not unavailable time)</caption><thead><tr><th scope="col">region</th><th scope="col">start</th><th scope="col">end</th><th scope="col" class="num">duration</th></tr></thead><tbody>${
-      r.regional_faults.map((f) => `<tr><td>${esc(f.region || '(none)')}</td><td>${when(f.start, tz)}</td><td>${when(f.end, tz)}</td><td class="num">${esc(formatDuration(f.duration_ms))}</td></tr>`).join('')}</tbody></table>`;
+    : `<div class="scroll"><table><caption>Regional path faults: one region's network, not unavailable time (times in ${esc(tz)})</caption><thead><tr><th scope="col">region</th><th scope="col">from – to</th><th scope="col" class="num">duration</th></tr></thead><tbody>${
+      r.regional_faults.map((f) => `<tr><td>${esc(f.region || '(none)')}</td><td>${range(f.start, f.end, tz)}</td><td class="num">${esc(formatDuration(f.duration_ms))}</td></tr>`).join('')}</tbody></table></div>`;
   const unknownRule = r.unknown_rule === 'excluded' ? 'left out of the period' : r.unknown_rule === 'down' ? 'counted as unavailable' : 'counted as available';
   return `<section class="period" aria-labelledby="${id}" data-service="${esc(r.service)}" data-sla="${esc(r.sla)}">
 <h2 id="${id}">${esc(r.service)}: ${esc(r.sla)}</h2>
@@ -108,9 +109,9 @@ export function renderReportPages(reports: readonly ServiceReport[], policyOf: (
   return labels.map((label) => {
     const rs = reports.filter((r) => r.period.label === label);
     const title = `${opts.title ?? 'Service level report'}: ${label}`;
-    const summary = `<table><caption>Summary</caption><thead><tr><th scope="col">service</th><th scope="col">policy</th><th scope="col" class="num">availability</th><th scope="col" class="num">target</th><th scope="col">verdict</th><th scope="col" class="num">budget used</th><th scope="col">credit</th></tr></thead><tbody>${
+    const summary = `<div class="scroll"><table><caption>Summary</caption><thead><tr><th scope="col">service</th><th scope="col">policy</th><th scope="col" class="num">availability</th><th scope="col" class="num">target</th><th scope="col">verdict</th><th scope="col" class="num">budget used</th><th scope="col">credit</th></tr></thead><tbody>${
       rs.map((r) => `<tr><th scope="row">${esc(r.service)}</th><td>${esc(r.sla)}</td><td class="num">${esc(pct(r.availability))}</td><td class="num">${esc(r.target)} %</td>`
-        + `<td class="${r.met === null ? '' : r.met ? 'met' : 'missed'}">${esc(verdict(r))}</td><td class="num">${esc(f1(r.budget.used))} of ${esc(f1(r.budget.allowed))} min</td><td>${esc(creditAmount(r))}</td></tr>`).join('')}</tbody></table>`;
+        + `<td class="${r.met === null ? '' : r.met ? 'met' : 'missed'}">${esc(verdict(r))}</td><td class="num">${esc(f1(r.budget.used))} of ${esc(f1(r.budget.allowed))} min</td><td>${esc(creditAmount(r))}</td></tr>`).join('')}</tbody></table></div>`;
     const body = `<div class="wrap">
 <header class="top"><h1>${esc(title)}</h1>
 <p class="muted">Measured by slaprobe synthetic probes. Report made ${when(rs[0]!.now, rs[0]!.period.time_zone)}. Times are in each policy's time zone.</p></header>

@@ -86,12 +86,12 @@ function incidents(s: ServiceStatus): string {
     // names its own, or says why it is not unavailable time.
     const reasons = i.why.length > 0 ? i.why
       : [`${i.level === 'L2' ? 'degraded' : 'partial'}: not unavailable time`, ...i.excluded_reasons.map((r) => `excluded: ${r}`)];
-    return `<tr><td>${esc(i.level)}</td><td>${when(i.start, s.time_zone)}</td><td class="num">${esc(formatDuration(i.duration_ms))}${i.end === null ? ' (ongoing)' : ''}</td>`
+    return `<tr><td>${esc(i.level)}</td><td>${when(i.start, s.time_zone, 'open', false)}</td><td class="num">${esc(formatDuration(i.duration_ms))}${i.end === null ? ' (ongoing)' : ''}</td>`
       + `<td>${i.counted ? 'yes' : 'no'}</td><td>${esc(reasons.join('; ') || '—')}</td>`
-      + `<td>${when(i.deadline, s.time_zone)} ${i.deadline_met === null ? 'pending' : i.deadline_met ? 'met' : '<strong class="missed">missed</strong>'}</td></tr>`;
+      + `<td>${when(i.deadline, s.time_zone, 'open', false)} ${i.deadline_met === null ? 'pending' : i.deadline_met ? 'met' : '<strong class="missed">missed</strong>'}</td></tr>`;
   });
-  return `<table><caption>Incidents, last ${s.days.length} days, under policy ${esc(s.days_policy)}</caption><thead><tr><th scope="col">level</th><th scope="col">start</th>`
-    + `<th scope="col" class="num">duration</th><th scope="col">counted</th><th scope="col">why, exclusions</th><th scope="col">recovery deadline</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<div class="scroll"><table><caption>Incidents, last ${s.days.length} days, under policy ${esc(s.days_policy)} (times in ${esc(s.time_zone)})</caption><thead><tr><th scope="col">level</th><th scope="col">start</th>`
+    + `<th scope="col" class="num">duration</th><th scope="col">counted</th><th scope="col">why, exclusions</th><th scope="col">recovery deadline</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function service(s: ServiceStatus, i: number): string {

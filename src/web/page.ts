@@ -12,11 +12,24 @@ export function esc(s: string | number): string {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** "2026-11-28 02:00 UTC" in a <time> element carrying the exact instant. */
-export function when(t: number | null, tz: string, missing = 'open'): string {
+/**
+ * "2026-11-28 02:00 UTC" in a <time> element carrying the exact instant; without the zone
+ * in tables, whose caption names it once.
+ */
+export function when(t: number | null, tz: string, missing = 'open', zone = true): string {
   if (t === null) return esc(missing);
   const l = localTime(t, tz);
-  return `<time datetime="${esc(formatInstant(t, tz))}">${l.year}-${pad(l.month)}-${pad(l.day)} ${pad(l.hour)}:${pad(l.minute)} ${esc(tz)}</time>`;
+  return `<time datetime="${esc(formatInstant(t, tz))}">${l.year}-${pad(l.month)}-${pad(l.day)} ${pad(l.hour)}:${pad(l.minute)}${zone ? ` ${esc(tz)}` : ''}</time>`;
+}
+
+/** "2026-11-23 18:00 – 18:30" (the end's date only when it differs), zone left to the caption. */
+export function range(a: number, b: number | null, tz: string, open = 'ongoing'): string {
+  if (b === null) return `${when(a, tz, '', false)} – ${esc(open)}`;
+  const x = localTime(a, tz);
+  const y = localTime(b, tz);
+  const sameDay = x.year === y.year && x.month === y.month && x.day === y.day;
+  const end = sameDay ? `<time datetime="${esc(formatInstant(b, tz))}">${pad(y.hour)}:${pad(y.minute)}</time>` : when(b, tz, '', false);
+  return `${when(a, tz, '', false)} – ${end}`;
 }
 
 // Colours: GitHub Primer's functional palette, which holds 3:1 against the page background
@@ -61,6 +74,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 footer{border-top:1px solid var(--line);margin-top:2rem;padding-top:1rem;font-size:.85rem;color:var(--muted)}
 @media print{body{font-size:10pt}.wrap{max-width:none;padding:0}section.svc{break-inside:avoid-page}h2,h3,caption{break-after:avoid}tr,.figures div{break-inside:avoid}}
 td time{white-space:nowrap}
+.scroll{overflow-x:auto}
 `;
 
 export interface PageOptions {
