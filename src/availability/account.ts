@@ -156,6 +156,8 @@ export interface PeriodReport {
   rules: Pick<SlaPolicy, 'excluded_time' | 'rounding' | 'rounding_scope' | 'unknown_in_outage' | 'partial_period' | 'min_outage' | 'merge_within'>;
   /**
    * Minutes of the elapsed part of the period by state (excluded time in `excluded` only).
+   * `down_counted`: the period's unavailable minutes as rounded, the one figure the
+   * availability, the budget (`budget.used`) and the credit use;
    * `not_in_service`: the part before the first evidence of the service (partial_period);
    * `unknown_counted`: unknown minutes counted as unavailable (inside counted windows, or all
    * with unknown: down).
@@ -361,6 +363,9 @@ export function settlementOf(policy: SlaPolicy, period: Period): PeriodReport['s
   return { label: y.label, start: y.start, end: y.end, here: y.start === period.start && y.end === period.end };
 }
 
+/** A figure inside a sentence, without float noise (format.ts prints the figures themselves). */
+const shown = (x: number) => String(Number(x.toPrecision(12)));
+
 /**
  * The credit of one period. Minutes credits are whole when the policy rounds minutes;
  * percent credits are exact here and rounded only when printed. `when: missed` pays nothing
@@ -373,11 +378,11 @@ export function credit(rule: CreditRule, r: { availability: number; unavailable:
   if (rule.when === 'missed' && r.met === true) return { unit, amount: 0, why: 'target met: this policy credits only a missed target (credit.when: missed)' };
   switch (rule.type) {
     case 'equal_time':
-      return { unit, amount: r.unavailable, why: `the ${r.unavailable} counted minutes (equal time)` };
+      return { unit, amount: r.unavailable, why: `the ${shown(r.unavailable)} counted minutes (equal time)` };
     case 'multiplier': {
       const cap = rule.cap === 'period' ? r.periodMinutes : rule.cap ?? Infinity;
       const amount = Math.min(rule.factor * r.unavailable, cap);
-      return { unit, amount, why: `${rule.factor} x ${r.unavailable} counted minutes${amount < rule.factor * r.unavailable ? `, capped at ${cap}` : ''}${rule.when === 'always' ? ', owed for every incident, met or not' : ''}` };
+      return { unit, amount, why: `${rule.factor} x ${shown(r.unavailable)} counted minutes${amount < rule.factor * r.unavailable ? `, capped at ${shown(cap)}` : ''}${rule.when === 'always' ? ', owed for every incident, met or not' : ''}` };
     }
     case 'percent_per_point': {
       const lost = Math.max(0, rule.threshold - r.availability);
