@@ -62,7 +62,7 @@ function setup() {
     const p = s.sla.find((x) => x.name === sla)!;
     return reportService(store, s, p, periodAt(p.period, clock, p.time_zone), cfg.maintenance, store.exclusions(), clock);
   };
-  return { runs, value, seconds, report, store, metrics, setClock: (t: number) => (clock = t), sink };
+  return { runs, value, seconds, report, store, metrics, setClock: (t: number) => (clock = t), sink, cfg };
 }
 
 describe('availability metrics per policy', () => {
@@ -135,6 +135,18 @@ describe('availability metrics per policy', () => {
     runs(t0 + 20 * 60_000, t0 + 40 * 60_000, (t) => t < t0 + 25 * 60_000 || t >= t0 + 31 * 60_000);
     expect(await seconds('udesk', 'down_counted')).toBe(counted! + 6 * 60);
     expect(await value('slaprobe_period_unavailable_seconds', { service: 'meet', sla: 'udesk' })).toBe(6 * 60);
+  });
+
+  it('a policy added by a reload starts at 0 (its history is not an increase); a policy removed leaves no series', async () => {
+    const { runs, seconds, sink, metrics } = setup();
+    runs(t0, t0 + 20 * 60_000, (t) => t < t0 + 5 * 60_000 || t >= t0 + 12 * 60_000, 'mcu');
+    sink.reload(parseConfig(CONFIG.replace('{ name: rooms, targets: [mcu] }', '{ name: rooms, targets: [mcu], sla: [hedu] }'), 'policies.yaml'));
+    // rooms had 7 counted minutes under its default policy; HEDU, new, starts from 0 ...
+    expect(await seconds('hedu', 'down_counted', 'rooms')).toBe(0);
+    // ... and counts what happens from now on.
+    runs(t0 + 20 * 60_000, t0 + 30 * 60_000, (t) => t >= t0 + 22 * 60_000, 'mcu');
+    expect(await seconds('hedu', 'down_counted', 'rooms')).toBe(2 * 60);
+    expect(await metrics.registry.metrics()).not.toContain('service="rooms",sla="default"');
   });
 
   it('an outage across the month boundary: the counter holds both parts, each period its own', async () => {
