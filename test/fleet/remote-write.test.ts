@@ -3,6 +3,10 @@
 // outcome timeline in its sqlite store (segments: first run, last run, run count, state):
 // every run is in the store with its START time and its outcome, once.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import protobuf from 'protobufjs';
+import { uncompress } from 'snappyjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -269,6 +273,70 @@ ${remotes}`;
       await a.stop();
       await vm.stop();
       await prom.stop();
+    }
+  });
+});
+
+describe('the request on the wire', () => {
+  it('carries the spec\'s headers and a snappy protobuf body; 503 and 429 are retried, a rotated token file is read again', async () => {
+    // A loopback endpoint that answers as scripted and keeps what it got. Real stores do not
+    // answer 503 or 429 on demand; VictoriaMetrics and Prometheus are above.
+    const got: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
+    const answers = [503, 429, 204, 204, 204, 204, 204, 204, 204, 204];
+    const srv = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+        const status = answers[Math.min(got.length - 1, answers.length - 1)]!;
+        res.writeHead(status, status === 429 ? { 'retry-after': '1' } : {});
+        res.end(status === 204 ? '' : 'busy');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const dir = tempDir('rw-wire');
+    writeFileSync(join(dir, 'token'), 'token-one\n');
+    const store = openStore(`${dir}/data`);
+    const metrics = createMetrics({ region: 'r', version: 'test', defaultMetrics: false });
+    const outbox = openOutbox({ dataDir: `${dir}/data`, metrics, log: createLogger('silent') });
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/api/v1/write`;
+      const cfg = parseConfig(`remote_write: [{name: central, url: "${url}", bearer_token_file: token, headers: {X-Scope-OrgID: tenant-1}, queue_config: {batch_send_deadline: 0s, min_backoff: 10ms, max_backoff: 50ms}}]`, 'c.yaml', { baseDir: dir, source: join(dir, 'c.yaml') });
+      await outbox.setRemotes(cfg.remote_write);
+      const s = (target: string, ts: number, value: number) => ({ labels: [['__name__', 'slaprobe_run_success'], ['agent', 'a'], ['region', 'r'], ['target', target]] as const, ts, value });
+      outbox.append([s('x', 1_000, 1), s('y', 1_000, 0), s('x', 2_000, 0)]);
+      await outbox.drained();
+      const val = async (n: string) => (await metrics.registry.getSingleMetric(n)?.get())?.values.find((v) => v.labels['remote'] === 'central')?.value;
+      expect(await val('slaprobe_remote_write_retries_total')).toBe(2);
+      expect(await val('slaprobe_remote_write_samples_sent_total')).toBe(3);
+      expect(got).toHaveLength(3);
+      // The same request three times: a retry resends exactly what was refused.
+      expect(got[1]!.body).toEqual(got[0]!.body);
+      expect(got[2]!.body).toEqual(got[0]!.body);
+      expect(got[2]!.headers).toMatchObject({
+        'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0',
+        authorization: 'Bearer token-one', 'x-scope-orgid': 'tenant-1',
+      });
+      expect(String(got[2]!.headers['user-agent'])).toMatch(/^slaprobe\//);
+      // The body decodes (snappy block, then prompb) to the series, grouped, oldest first.
+      const root = protobuf.parse('syntax = "proto3"; message WriteRequest { repeated TimeSeries timeseries = 1; } message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; } message Label { string name = 1; string value = 2; } message Sample { double value = 1; int64 timestamp = 2; }').root;
+      const WR = root.lookupType('WriteRequest');
+      const decoded = WR.toObject(WR.decode(uncompress(got[0]!.body)), { longs: Number, defaults: true }) as { timeseries: { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[] }[] };
+      expect(decoded.timeseries.map((t) => [Object.fromEntries(t.labels.map((l) => [l.name, l.value]))['target'], t.samples])).toEqual([
+        ['x', [{ value: 1, timestamp: 1000 }, { value: 0, timestamp: 2000 }]],
+        ['y', [{ value: 0, timestamp: 1000 }]],
+      ]);
+      expect(decoded.timeseries[0]!.labels.map((l) => l.name)).toEqual(['__name__', 'agent', 'region', 'target']);
+
+      // A rotated token is used from the next request on, without a reload.
+      writeFileSync(join(dir, 'token'), 'token-two\n');
+      outbox.append([s('x', 3_000, 1)]);
+      await outbox.drained();
+      expect(got[3]!.headers['authorization']).toBe('Bearer token-two');
+    } finally {
+      await outbox.close();
+      store.close();
+      await new Promise((r) => srv.close(r));
     }
   });
 });
