@@ -1,7 +1,6 @@
 // The slaprobe command line. Exit codes: 0 success; 1 the thing checked failed (a probe
 // failed, the agent stopped on an error); 2 bad usage or a bad config (nothing started).
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { startAgent } from './agent.ts';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
 import type { Config } from './config/types.ts';
@@ -126,7 +125,9 @@ async function runCommand(args: string[]): Promise<number> {
   let agent;
   try {
     const webFile = v['web.config.file'];
-    agent = await startAgent({
+    // Imported here, not at the top: `slaprobe run` first replaces its process (execTuned,
+    // src/engine/isolate.ts), and the process before the exec should load only the CLI.
+    agent = await (await import('./agent.ts')).startAgent({
       configFile: v.config ?? EMBEDDED_DEFAULT,
       ...(v.listen ? { listen: v.listen } : {}),
       ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
