@@ -181,6 +181,13 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   }
   const out: string[] = [`${file}: valid`, `  agent: region=${cfg.agent.region} listen=${cfg.agent.listen} data_dir=${cfg.agent.data_dir}`];
   for (const t of cfg.targets) out.push(`  target ${t.name}: ${t.kind} every ${formatMs(t.interval)}, timeout ${formatMs(t.timeout)}`);
+  if (cfg.agent.shard) out.push(`  shard ${cfg.agent.shard.index} of ${cfg.agent.shard.count} (Prometheus hashmod of each target's address)`);
+  for (const g of cfg.target_groups) {
+    const from = [...g.file_sd_configs.flatMap((f) => f.files.map((x) => `file_sd ${x}`)), ...g.http_sd_configs.map((h) => `http_sd ${h.url}`)];
+    out.push(`  target group ${g.name}: ${g.kind} targets from ${from.join(', ')}`);
+  }
+  // Origin and path only: a query string may carry a token.
+  for (const r of cfg.remote_write) out.push(`  remote_write ${r.name}: ${new URL(r.url).origin}${new URL(r.url).pathname}`);
   for (const s of cfg.services) {
     out.push(`  service ${s.name}: ${s.targets.join(', ')} (rule ${s.rule.type === 'at_least' ? `at_least ${s.rule.k}` : s.rule.type})`);
     for (const p of s.sla) out.push(`    sla ${p.name}: ${p.target} % per ${p.period} in ${p.time_zone}, ${p.min_outage > 0 ? `outages under ${formatMs(p.min_outage)} not counted` : 'every outage counted'}, unknown time ${p.unknown}`);

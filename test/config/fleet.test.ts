@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const dir = join(import.meta.dirname, 'testdata-fleet');
 
@@ -80,5 +84,22 @@ remote_write:
 
   it('no remote_write: nothing is pushed', () => {
     expect(parseConfig('targets: []', 'c.yaml').remote_write).toEqual([]);
+  });
+});
+
+describe('check-config', () => {
+  it('shows the shard, the target groups and the remotes (never a URL\'s query)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'slaprobe-cc-'));
+    writeFileSync(join(d, 'c.yaml'), [
+      'agent: {shard: {count: 2, index: 1}}',
+      'targets: [{name: a, kind: tcp, address: "127.0.0.1:1"}]',
+      'target_groups: [{name: web, kind: http, file_sd_configs: [{files: [sd/*.json]}], http_sd_configs: [{url: "http://127.0.0.1:9/sd"}]}]',
+      'remote_write: [{name: vm, url: "http://127.0.0.1:8428/api/v1/write?token=s3cret"}]',
+    ].join('\n'));
+    const out = execFileSync(join(ROOT, 'node_modules', '.bin', 'node'), [join(ROOT, 'src', 'cli.ts'), 'check-config', join(d, 'c.yaml')], { encoding: 'utf8' });
+    expect(out).toContain('  shard 1 of 2 (Prometheus hashmod of each target\'s address)\n');
+    expect(out).toContain(`  target group web: http targets from file_sd ${join(d, 'sd', '*.json')}, http_sd http://127.0.0.1:9/sd\n`);
+    expect(out).toContain('  remote_write vm: http://127.0.0.1:8428/api/v1/write\n');
+    expect(out).not.toContain('s3cret');
   });
 });
