@@ -146,7 +146,7 @@ describe('agent', () => {
     // The agent's icmp target streams (src/engine/ping-stream.ts): a run counts the packets
     // decided since the last, not a fixed 3; on loopback every one is answered.
     const icmpSent = sample(text, 'slaprobe_packets_sent_total', { target: 'self-icmp', kind: 'icmp' })!;
-    expect(icmpSent).toBeGreaterThanOrEqual(2);
+    expect(icmpSent).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'slaprobe_packets_received_total', { target: 'self-icmp', kind: 'icmp' })).toBe(icmpSent);
     expect(sample(text, 'slaprobe_packets_lost_total', { target: 'self-icmp', direction: 'round_trip' })).toBe(0);
     for (const line of text.split('\n')) if (line.startsWith('slaprobe_')) expect(line).toContain('region="test-region"');

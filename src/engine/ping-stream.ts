@@ -174,9 +174,8 @@ export function stopStreams(): void {
 }
 
 /**
- * A run of an icmp target in the agent: takes the fates decided since the last run. The
- * first run starts the stream and returns after `packets` fates or at its deadline, with
- * the packets decided by then.
+ * A run of an icmp target in the agent: takes the fates decided since the last run (the
+ * first run starts the stream and takes its first packet).
  */
 export const icmpStreamProbe: ProbeFn = async (target, signal) => {
   const t = target as IcmpTarget;
@@ -202,13 +201,14 @@ export const icmpStreamProbe: ProbeFn = async (target, signal) => {
     stopStream(s);
     s = undefined;
   }
-  // A new stream's run waits for `packets` fates (or its deadline); later runs take what
-  // was decided since the run before, waiting only if nothing was: waiting for a count there
-  // would make every run wait out the half-interval the first one left behind.
-  const fresh = !s;
+  // A run takes what was decided since the run before, waiting (until its deadline at most)
+  // only while nothing was: the first run of a new stream returns with its first packet.
+  // Waiting for a count would hold a concurrency slot for most of the timeout (a thousand
+  // new streams at once would queue for a minute) and leave every later run waiting out
+  // the part of the interval the one before took.
   s ??= start(bin, t, address, key);
   const stream = s;
-  const enough = fresh ? t.packets : 1;
+  const enough = 1;
   await new Promise<void>((resolve) => {
     const check = () => {
       if (signal.aborted || stream.exited || stream.fates.length >= enough) {
