@@ -277,3 +277,13 @@ export function statusOf(
     maintenance: config.maintenance, recorded: source.exclusions(), source, now,
   });
 }
+
+/** The time the page reads: from LOOKBACK before the first bar or period start, to now. */
+export function statusRange(services: StatusInput['services'], now: number, days = DAYS): { from: number; to: number } {
+  let from = now;
+  for (const svc of services) {
+    const policies = svc.sla.length > 0 ? svc.sla : [DEFAULT_POLICY];
+    from = Math.min(from, dayPeriods(now, policies[0]!.time_zone, days)[0]!.start, ...policies.map((p) => periodAt(p.period, now, p.time_zone).start));
+  }
+  return { from: from - LOOKBACK, to: now };
+}

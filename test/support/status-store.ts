@@ -43,28 +43,43 @@ maintenance:
 `;
 }
 
-export function writeHistory(dataDir: string, h: History): void {
+export interface HistoryRun { t: number; region: string; ok: boolean }
+
+/** Every run of the history, in time order, with the region that made it. */
+export function historyRuns(h: History): HistoryRun[] {
+  const start = h.day(10);
+  const down = (t: number) =>
+    (t >= h.day(3) + 2 * HOUR && t < h.day(3) + 2 * HOUR + 40 * 60_000)
+    || (t >= h.day(4) + 3 * HOUR && t < h.day(4) + 3 * HOUR + 2 * 60_000)
+    || (t >= h.day(8) + 10 * HOUR && t < h.day(8) + 10.5 * HOUR);
+  const gap = (t: number) => t >= h.day(6) + 10 * HOUR && t < h.day(6) + 14 * HOUR;
+  const times: number[] = [];
+  for (let t = start; t < h.d0; t += STEP) times.push(t);
+  times.push(h.day(4) + 3 * HOUR + 2 * 60_000); // the run that ends the 2-minute outage
+  times.sort((a, b) => a - b);
+  const out: HistoryRun[] = [];
+  for (const t of times) {
+    if (gap(t)) continue;
+    for (const region of ['eu', 'asia']) {
+      if (region === 'asia' && t >= h.day(2)) continue;
+      out.push({ t, region, ok: !down(t) });
+    }
+  }
+  return out;
+}
+
+export const HISTORY_STEP = STEP;
+
+/** The history in a store; `degraded: false` leaves out the quality breach (a source without verdicts). */
+export function writeHistory(dataDir: string, h: History, opts: { degraded?: boolean } = {}): void {
   const store = openStore(dataDir);
   try {
-    const start = h.day(10);
-    store.startRun(start, process.pid);
-    const down = (t: number) =>
-      (t >= h.day(3) + 2 * HOUR && t < h.day(3) + 2 * HOUR + 40 * 60_000)
-      || (t >= h.day(4) + 3 * HOUR && t < h.day(4) + 3 * HOUR + 2 * 60_000)
-      || (t >= h.day(8) + 10 * HOUR && t < h.day(8) + 10.5 * HOUR);
-    const gap = (t: number) => t >= h.day(6) + 10 * HOUR && t < h.day(6) + 14 * HOUR;
-    const runs: number[] = [];
-    for (let t = start; t < h.d0; t += STEP) runs.push(t);
-    runs.push(h.day(4) + 3 * HOUR + 2 * 60_000); // the run that ends the 2-minute outage
-    runs.sort((a, b) => a - b);
-    for (const t of runs) {
-      if (gap(t)) continue;
-      for (const region of ['eu', 'asia']) {
-        if (region === 'asia' && t >= h.day(2)) continue;
-        store.recordOutcome('api', region, { t, success: !down(t), seen: t + 40 }, STEP);
-      }
-      if (t === h.day(7) + 5 * HOUR) store.setDegraded('api', true, t);
-      if (t === h.day(7) + 6 * HOUR) store.setDegraded('api', false, t);
+    store.startRun(h.day(10), process.pid);
+    for (const r of historyRuns(h)) {
+      store.recordOutcome('api', r.region, { t: r.t, success: r.ok, seen: r.t + 40 }, STEP);
+      if (opts.degraded === false || r.region !== 'eu') continue;
+      if (r.t === h.day(7) + 5 * HOUR) store.setDegraded('api', true, r.t);
+      if (r.t === h.day(7) + 6 * HOUR) store.setDegraded('api', false, r.t);
     }
     store.addExclusion({ service: 'meet', start: h.day(8) + 9.75 * HOUR, end: h.day(8) + 11 * HOUR, reason: 'carrier fault, not the provider\'s (UDESK-13.2)', created_at: h.day(7) });
     store.recordNotifications([{
