@@ -24,6 +24,11 @@ export interface TimelineSource {
   degradedSpans(target: string, from: number, to: number, now: number, region: string): Span<'degraded'>[];
   /** Notifications delivered about the service in [from, to), oldest first (the store has them; a samples file has none). */
   notifications?(service: string, from: number, to: number): Notice[];
+  /**
+   * The evidence is one region's own view (an agent's store, `report --region`): the region
+   * rule, min_reporting above all, is for a fleet's evidence and does not apply.
+   */
+  readonly ownView?: boolean;
 }
 
 export interface ServiceDef {
@@ -63,7 +68,7 @@ export function fleetTimeline(src: TimelineSource, svc: ServiceDef, from: number
   const regions = [...byRegion.keys()].sort();
   const perRegion = regions.map((region) => serviceTimeline(
     svc.rule, byRegion.get(region)!, svc.targets.map((t) => src.degradedSpans(t, from, end, now, region)), from, end));
-  return { ...combineRegions(svc.regions ?? REGION_DEFAULTS, regions, perRegion, from, end), regions };
+  return { ...combineRegions((src.ownView ? undefined : svc.regions) ?? REGION_DEFAULTS, regions, perRegion, from, end), regions };
 }
 
 export function serviceSpans(src: TimelineSource, svc: ServiceDef, from: number, to: number, now: number): Span<ServiceState>[] {
@@ -75,6 +80,8 @@ export function onlyRegion(src: TimelineSource, region: string): TimelineSource 
   return {
     targetSpans: (t, from, to, now) => src.targetSpans(t, from, to, now).filter((r) => r.region === region),
     degradedSpans: (t, from, to, now, r) => (r === region ? src.degradedSpans(t, from, to, now, r) : []),
+    ...(src.notifications ? { notifications: src.notifications.bind(src) } : {}),
+    ownView: true,
   };
 }
 

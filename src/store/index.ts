@@ -65,6 +65,8 @@ export interface AgentRun {
 
 export interface Store {
   readonly file: string;
+  /** Always true: the store holds this agent's own region (TimelineSource.ownView). */
+  readonly ownView: true;
   /** Folds one run's outcome into the target's timeline and commits it. */
   recordOutcome(target: string, region: string, o: Outcome, interval: number): void;
   /** A quality breach of the target started (true) or ended (false) at `at`. */
@@ -310,6 +312,8 @@ function createStore(db: DatabaseSync, file: string): Store {
 
   return {
     file,
+    // One agent's store holds its own region's runs: its report is that region's own view.
+    ownView: true,
     recordOutcome(target, region, o, interval) {
       const { key, cur } = loadOpen(target, region);
       const res = applyOutcome(cur?.seg, o, interval);

@@ -109,4 +109,14 @@ describe('fleetTimeline over a source: each region\'s targets by the service rul
     const alone = evaluatePeriod({ service: 'meet', policy, period, spans: fleetTimeline(onlyRegion(ev, 'us'), svc, period.start - 7 * 86_400_000, period.end, m(60)).spans, exclusions: [], now: m(60) });
     expect(reportService(onlyRegion(ev, 'us'), svc, policy, period, [], [], m(60)).minutes).toEqual(alone.minutes);
   });
+
+  it('one region\'s own view (--region, an agent\'s store) is not held to min_reporting', () => {
+    const strict = { ...svc, regions: { rule: { type: 'any_up' as const }, min_reporting: 2 } };
+    expect(fleetTimeline(ev, strict, m(0), m(60), m(60)).spans.map((s) => s.state)).toEqual(['up', 'down', 'up']);
+    const eu = fleetTimeline(onlyRegion(ev, 'eu'), strict, m(0), m(60), m(60));
+    expect(eu.spans.map((s) => [s.state, ...mins([s])[0]!])).toEqual([['up', 0, 10], ['down', 10, 20], ['up', 20, 40], ['down', 40, 50], ['up', 50, 60]]);
+    // the same evidence without ownView: one region reporting is fewer than 2, unknown
+    const { ownView: _, ...plain } = onlyRegion(ev, 'eu');
+    expect(fleetTimeline(plain, strict, m(0), m(60), m(60)).spans.map((s) => s.state)).toEqual(['unknown']);
+  });
 });

@@ -51,3 +51,75 @@ export function createTestHost(): TestHost {
     },
   };
 }
+
+/** One probing region in its own namespace, on the fleet's test bridge. */
+export interface FleetRegion {
+  name: string;
+  ns: string;
+  /** This region's address on the bridge. */
+  address: string;
+  /** Runs an nft command inside the namespace (its table `inet slp`, chain `output`). */
+  nft(rule: string): void;
+}
+
+export interface FleetNet {
+  /** The host's address on the bridge: where the store and the target listen. */
+  hostAddress: string;
+  regions: FleetRegion[];
+  /** argv that runs `cmd args` inside a region's namespace (for spawn). */
+  inNs(region: FleetRegion, cmd: string, args: string[]): [string, string[]];
+  close(): void;
+}
+
+/**
+ * Several namespaces on one bridge of the test's own (10.252.K.0/24): the host is .1 on the
+ * bridge, region i is .(i + 2). Each namespace has an nftables table with an output chain,
+ * so a test can drop one region's path and nobody else's. Nothing is routed off the bridge.
+ */
+export function createFleetNet(names: readonly string[]): FleetNet {
+  const id = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
+  const k = 1 + ((process.pid + Math.floor(Math.random() * 50)) % 250);
+  const br = `slpbr${id}`.slice(0, 15);
+  const prefix = `10.252.${k}`;
+  const made: { ns: string; veth: string }[] = [];
+  const close = () => {
+    for (const m of made) {
+      try { ip('netns', 'del', m.ns); } catch { /* already gone */ }
+      try { ip('link', 'del', m.veth); } catch { /* removed with the namespace */ }
+    }
+    try { ip('link', 'del', br); } catch { /* already gone */ }
+  };
+  const regions: FleetRegion[] = [];
+  try {
+    ip('link', 'add', br, 'type', 'bridge');
+    ip('addr', 'add', `${prefix}.1/24`, 'dev', br);
+    ip('link', 'set', br, 'up');
+    names.forEach((name, i) => {
+      const ns = `slpf${id}r${i}`;
+      const a = `slpfa${id}${i}`.slice(0, 15);
+      const b = `slpfb${id}${i}`.slice(0, 15);
+      ip('netns', 'add', ns);
+      made.push({ ns, veth: a });
+      ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
+      ip('link', 'set', a, 'master', br);
+      ip('link', 'set', a, 'up');
+      ip('link', 'set', b, 'netns', ns);
+      ip('-n', ns, 'addr', 'add', `${prefix}.${i + 2}/24`, 'dev', b);
+      ip('-n', ns, 'link', 'set', b, 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { stdio: 'pipe' });
+      nft('add', 'table', 'inet', 'slp');
+      nft('add', 'chain', 'inet', 'slp', 'output', '{ type filter hook output priority 0; policy accept; }');
+      regions.push({ name, ns, address: `${prefix}.${i + 2}`, nft: (rule) => void nft(...rule.split(' ')) });
+    });
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return {
+    hostAddress: `${prefix}.1`,
+    regions,
+    inNs: (r, cmd, args) => ['ip', ['netns', 'exec', r.ns, cmd, ...args]],
+    close,
+  };
+}

@@ -22,6 +22,8 @@ export interface Tsdb {
 export interface RawSeries { labels: Record<string, string>; samples: { ts: number; value: number }[] }
 
 export interface VictoriaOptions {
+  /** Listen here instead of 127.0.0.1 (the fleet test's bridge address). */
+  host?: string;
   /** Serve HTTPS with this certificate (files); the CA is what clients trust. */
   tls?: { certFile: string; keyFile: string; ca: Buffer };
   /** Require HTTP basic auth on every endpoint. */
@@ -37,7 +39,8 @@ async function stopServer(server: Server, crash: boolean): Promise<void> {
 export async function startVictoria(opts: VictoriaOptions = {}): Promise<Tsdb> {
   const port = await freePort();
   const dir = tempDir('vm');
-  const base = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const host = opts.host ?? '127.0.0.1';
+  const base = `${opts.tls ? 'https' : 'http'}://${host}:${port}`;
   const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.ca } }) : undefined;
   const headers: Record<string, string> = opts.auth ? { authorization: `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}` } : {};
   const fetch = (url: string) => undiciFetch(url, { headers, ...(dispatcher ? { dispatcher } : {}) });
@@ -49,7 +52,7 @@ export async function startVictoria(opts: VictoriaOptions = {}): Promise<Tsdb> {
     }
   };
   const spawnIt = () => startServer('/usr/bin/victoria-metrics', [
-    `-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-loggerLevel=WARN',
+    `-httpListenAddr=${host}:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-loggerLevel=WARN',
     ...(opts.tls ? ['-tls', `-tlsCertFile=${opts.tls.certFile}`, `-tlsKeyFile=${opts.tls.keyFile}`] : []),
     ...(opts.auth ? [`-httpAuth.username=${opts.auth.username}`, `-httpAuth.password=${opts.auth.password}`] : []),
   ]);
@@ -89,14 +92,15 @@ export async function startVictoria(opts: VictoriaOptions = {}): Promise<Tsdb> {
 }
 
 /** Prometheus as a receiver; `oooWindow` sets storage.tsdb.out_of_order_time_window. */
-export async function startPrometheusReceiver(opts: { oooWindow?: string } = {}): Promise<Tsdb> {
+export async function startPrometheusReceiver(opts: { oooWindow?: string; host?: string } = {}): Promise<Tsdb> {
   const port = await freePort();
   const dir = tempDir('prom-rw');
-  const base = `http://127.0.0.1:${port}`;
+  const host = opts.host ?? '127.0.0.1';
+  const base = `http://${host}:${port}`;
   const cfg = join(dir, 'prometheus.yml');
   writeFileSync(cfg, `global: {}\n${opts.oooWindow ? `storage:\n  tsdb:\n    out_of_order_time_window: ${opts.oooWindow}\n` : ''}`);
   const spawnIt = () => startServer(tool('prometheus'), [
-    `--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
+    `--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${host}:${port}`,
     '--web.enable-remote-write-receiver', '--log.level=warn',
   ]);
   const db: Tsdb = {
