@@ -91,7 +91,7 @@ describe('report --source against VictoriaMetrics', () => {
     vm = await startVictoria();
     base = `http://127.0.0.1:${vm.port}`;
     await load(vm, base, importLines(runs));
-  });
+  }, 120_000);
   afterAll(async () => {
     await vm?.stop();
   });
@@ -157,7 +157,7 @@ describe('report --source against VictoriaMetrics', () => {
     const ap = JSON.parse((await cli('report', ...ARGS, '--source', base, '--service', 'meet', '--region', 'ap')).out).reports[0];
     expect(ap.minutes.degraded).toBeCloseTo(10, 6); // 00:40:00.190 to 00:50:00.190
     expect(ap.incidents.filter((i: { level: string }) => i.level === 'L2')).toHaveLength(1);
-  });
+  }, 120_000);
 
   it.each([
     [['--source', 'http://127.0.0.1:1'], 'cannot read from the store (ECONNREFUSED'],
@@ -183,7 +183,7 @@ describe('report --source against VictoriaMetrics', () => {
     const r = await cli('report', ...ARGS, '--source', base);
     expect(r.code).toBe(2);
     expect(r.err).toContain('slaprobe_run_success{agent="x",region="zz",target="api"} at 2026-11-10T01:40:00.000Z: value 0.5 is not 1 (run succeeded) or 0 (failed)');
-  });
+  }, 120_000);
 });
 
 describe('report --source through auth and TLS', () => {
@@ -210,7 +210,7 @@ describe('report --source through auth and TLS', () => {
     const noPw = await cli('report', ...ARGS, '--service', 'portal', '--source', base, '--source.ca-file', pki.caFile);
     expect(noPw.code).toBe(2);
     expect(noPw.err).toContain('the store answered 401');
-  });
+  }, 120_000);
 
   it('a bearer token, through vmauth', async () => {
     const vm = await startVictoria();
@@ -232,7 +232,7 @@ describe('report --source through auth and TLS', () => {
     expect(bad.code).toBe(2);
     // vmauth 1.79 answers 400 with its reason: passed on as it is
     expect(bad.err).toContain('the store answered 400 ("cannot find the provided auth token \\"Bearer wrong\\" in config")');
-  });
+  }, 120_000);
 });
 
 describe('report --source against Prometheus 2.42', () => {
@@ -268,5 +268,5 @@ describe('report --source against Prometheus 2.42', () => {
     ]);
     expect(src.err).toBe('');
     expect(JSON.parse(src.out).reports).toEqual(JSON.parse(smp.out).reports);
-  });
+  }, 120_000);
 });
