@@ -189,18 +189,20 @@ export interface EvaluateArgs {
   spans: readonly Span<ServiceState>[];
   exclusions: readonly Exclusion[];
   now: number;
+  /** The source has evidence of the service from before `spans` begin (partial_period). */
+  seenBefore?: boolean;
   /** Notifications delivered about the service, oldest first; absent: no record to judge by. */
   notifications?: readonly Notice[];
 }
 
-export function evaluatePeriod({ service, policy, period, spans, exclusions, now, notifications }: EvaluateArgs): PeriodReport {
+export function evaluatePeriod({ service, policy, period, spans, exclusions, now, notifications, seenBefore }: EvaluateArgs): PeriodReport {
   const excl = policy.exclusions ? exclusions : [];
   const merged = mergeIntervals(excl);
   const ps = period.start;
   const pe = Math.min(period.end, Math.max(now, ps));
   // A period that began before the service was first seen (a partial first month) is
   // accounted from its first evidence: the time before is not in service, neither up nor down.
-  const firstKnown = spans.find((x) => x.state !== 'unknown')?.start;
+  const firstKnown = seenBefore ? -Infinity : spans.find((x) => x.state !== 'unknown')?.start;
   const as = policy.partial_period === 'from_first_sample' && firstKnown !== undefined && firstKnown > ps ? Math.min(firstKnown, pe) : ps;
   const all = measure(spans, merged, as, pe);
   const round = (ms: number) => roundMinutes(ms, policy.rounding);

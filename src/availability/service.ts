@@ -94,7 +94,14 @@ export function reportService(
   const fleet = fleetTimeline(src, svc, from, to, now);
   const exclusions = exclusionsFor(svc.name, maintenance, recorded, from, Math.min(to, now));
   const notices = src.notifications?.(svc.name, from, Math.min(to, now + 1));
-  const report = evaluatePeriod({ service: svc.name, policy, period, spans: fleet.spans, exclusions, now, ...(notices ? { notifications: notices } : {}) });
+  // A service first seen inside the period may have been seen long before the look-back:
+  // then the time before its first span here is unknown, not "not yet in service".
+  const firstKnown = fleet.spans.find((x) => x.state !== 'unknown')?.start;
+  const seenBefore = (firstKnown === undefined || firstKnown > period.start) && svc.targets.some((t) => src.targetSpans(t, -Infinity, from, now).some((r) => r.spans.length > 0));
+  const report = evaluatePeriod({
+    service: svc.name, policy, period, spans: fleet.spans, exclusions, now,
+    ...(notices ? { notifications: notices } : {}), ...(seenBefore ? { seenBefore } : {}),
+  });
   const pe = Math.min(period.end, now);
   return {
     ...report,

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { credit, evaluatePeriod, roundMinutes, stretches } from '../../src/availability/account.ts';
 import { periodEnding } from '../../src/availability/calendar.ts';
+import { createEvidence } from '../../src/availability/evidence.ts';
+import { reportService } from '../../src/availability/service.ts';
 import type { Exclusion, ServiceState, SlaPolicy, Span } from '../../src/availability/types.ts';
 import { T, ms, pol, tl } from '../support/availability.ts';
 
@@ -391,5 +393,30 @@ describe('credit conditions (credit.when)', () => {
     [{ type: 'tiers', tiers: [{ below: 99.9, percent: 10 }], when: 'missed' }, true, 0, 0],
   ] as const)('%j, met=%s, %d minutes: %d', (rule, met, unavailable, amount) => {
     expect(credit(rule as never, { availability: 99.5, unavailable, periodMinutes: NOV_MIN, met })!.amount).toBe(amount);
+  });
+});
+
+describe('a service seen long before the look-back is in service, not partial', () => {
+  // Runs every 60 s on 2026-10-01 (one day), then nothing until 2026-11-11, then up to the
+  // month end. The look-back (7 days) does not reach October 1st, the source does: the 10
+  // days of November before the 11th are unknown time, not "not in service".
+  const ev = createEvidence();
+  const day = (from: string, to: string) => {
+    for (let t = T(from); t < T(to); t += 60_000) ev.add('api', '', t, true, 60_000);
+  };
+  day('2026-10-01T00:00:00Z', '2026-10-02T00:00:00Z');
+  day('2026-11-11T00:00:00Z', '2026-12-01T00:00:00Z');
+  const svc = { name: 'meet', targets: ['api'], rule: { type: 'all' as const } };
+  it('the time before the first span of the period is unknown', () => {
+    const r = reportService(ev, svc, pol(), NOV, [], [], DEC_1);
+    expect(r.minutes.not_in_service).toBe(0);
+    expect(r.minutes.unknown).toBe(10 * 1440);
+  });
+  it('a service first seen on the 11th is not in service before', () => {
+    const fresh = createEvidence();
+    for (let t = T('2026-11-11T00:00:00Z'); t < DEC_1; t += 60_000) fresh.add('api', '', t, true, 60_000);
+    const r = reportService(fresh, svc, pol(), NOV, [], [], DEC_1);
+    expect(r.minutes.not_in_service).toBe(10 * 1440);
+    expect(r.minutes.unknown).toBe(0);
   });
 });

@@ -140,8 +140,7 @@ describe('how maintenance enters the formula', () => {
     // UDESK-1.2: available / (available + unavailable) with the maintenance out of both:
     // (43,200 - 120 - 30) / (43,200 - 120) = 43,050 / 43,080; budget 0.1 % of 43,080 = 43.08
     ['udesk', 'removed', (43_050 / 43_080) * 100, 43.08, true],
-    // EASYMEETING "excluding maintenance": removed as well (a monthly view of its period is
-    // not the contract figure; here the 12 months, of which only these 150 minutes matter)
+    // EASYMEETING ("excluding maintenance") removes it as well: its 12 months, next test
   ] as const)('%s: excluded time %s: availability %d, budget %d', (name, mode, availability, allowed, met) => {
     const r = cases(name);
     expect(r.rules.excluded_time).toBe(mode);
