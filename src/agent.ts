@@ -3,9 +3,9 @@
 // the running config keeps working; a good one swaps targets, and the series of targets
 // that stayed keep their counters.
 import type { AddressInfo } from 'node:net';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from './config/load.ts';
 import type { Config, Target } from './config/types.ts';
-import { type Logger, createLogger } from './log.ts';
+import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './log.ts';
 import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
@@ -38,6 +38,8 @@ export interface AgentOptions {
   web?: WebConfig;
   /** --web.enable-lifecycle: serve POST /-/reload. */
   lifecycle?: boolean;
+  /** --log.format; default logfmt on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
 }
 
 export interface Agent {
@@ -52,13 +54,14 @@ export interface Agent {
 /** Loads the config (throws ConfigError), starts probing and serving. */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const load = async (): Promise<Config> => {
-    const c = await loadConfig(opts.configFile);
+    // The embedded default probes the agent itself: with --listen, there.
+    const c = await loadConfig(opts.configFile, opts.configFile === EMBEDDED_DEFAULT && opts.listen ? { selfAddress: selfAddress(opts.listen) } : {});
     if (!opts.listen && !opts.dataDir) return c;
     return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
   };
   /** The config file as loaded; `config` is what runs: plus discovered targets, cut to the shard. */
   let base = await load();
-  const log = opts.logger ?? createLogger(base.agent.log_level);
+  const log = opts.logger ?? createLogger(base.agent.log_level, undefined, opts.logFormat ?? defaultLogFormat());
   const metrics = createMetrics({ region: base.agent.region, version: VERSION });
   let discovery: Discovery | undefined;
   let onDiscovered: (d: ReadonlyMap<string, readonly Target[]>) => void = () => undefined;
@@ -261,7 +264,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError([`${opts.configFile}: agent.listen: cannot listen on ${config.agent.listen} (${code}); ${code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen HOST:PORT' : 'check the address'}`]);
   }
-  log.info({ listen: `${address.address}:${address.port}`, version: VERSION, node: process.version }, 'slaprobe agent started');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const metricsUrl = `${opts.web?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
+  log.info({ listen: `${host}:${address.port}`, metrics: metricsUrl, version: VERSION, node: process.version }, `slaprobe agent started; metrics at ${metricsUrl}`);
 
   return {
     config: () => config,
@@ -283,4 +288,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       log.flush();
     },
   };
+}
+
+/** Where a probe on this machine reaches a server listening on `listen` (wildcards: loopback). */
+export function selfAddress(listen: string): string {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i);
+  const port = listen.slice(i + 1);
+  if (host === '0.0.0.0' || host === '') return `127.0.0.1:${port}`;
+  if (host === '[::]') return `[::1]:${port}`;
+  return listen;
 }

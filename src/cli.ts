@@ -4,6 +4,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
 import type { Config } from './config/types.ts';
+import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { VERSION } from './version.ts';
 import { execTuned } from './engine/isolate.ts';
 
@@ -34,13 +35,18 @@ config; SIGTERM/SIGINT stop cleanly.
   -d, --data-dir DIR         overrides agent.data_dir
   --web.config.file FILE     TLS and basic auth for every endpoint (exporter-toolkit format)
   --web.enable-lifecycle     serve POST /-/reload (SIGHUP always reloads)
+  --log.format logfmt|json   default: logfmt on a terminal, JSON otherwise
   -h, --help
 `;
 
-const CHECK_HELP = `Usage: slaprobe check-config FILE
+const CHECK_HELP = `Usage: slaprobe check-config [--no-secrets] FILE
 
 Validates FILE as slaprobe would load it and prints a summary of its targets and services.
 When ICMP targets exist, also checks that the system ping can run. Exit 0 valid, 2 invalid.
+
+  --no-secrets   check the structure only: \${ENV} and \${file:} references are not resolved
+                 (for a machine, such as CI, without the secrets)
+  -h, --help
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -90,8 +96,26 @@ export function parse(args: string[], options: ParseArgsOptionsConfig, help: str
     }
     return r as Parsed;
   } catch (e) {
-    process.stderr.write(`slaprobe: ${(e as Error).message}\n\n${help}`);
+    const cmd = /^Usage: (slaprobe(?: [a-z-]+)?)/.exec(help)?.[1] ?? 'slaprobe';
+    process.stderr.write(`${cmd}: ${usageError(e, options)}\n${help.split('\n')[0]}\nRun "${cmd} --help" for every option.\n`);
     return undefined;
+  }
+}
+
+/** parseArgs's error in slaprobe's words; classified by its code, the flag taken from it. */
+function usageError(e: unknown, options: ParseArgsOptionsConfig): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const msg = (e as Error).message;
+  const flag = /--[\w.-]+/.exec(msg)?.[0] ?? /'(-[^' ,]+)/.exec(msg)?.[1] ?? '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${flag}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `option ${flag} ${Object.entries(options).some(([k, o]) => `--${k}` === flag && o.type === 'boolean') ? 'takes no value' : 'needs a value'}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec((e as Error).message)?.[1] ?? ''}; this command takes options only`;
+    default:
+      return (e as Error).message;
   }
 }
 
@@ -118,10 +142,16 @@ async function runCommand(args: string[]): Promise<number> {
     'data-dir': { type: 'string', short: 'd' },
     'web.config.file': { type: 'string' },
     'web.enable-lifecycle': { type: 'boolean' },
+    'log.format': { type: 'string' },
   }, RUN_HELP);
   if (r === 'help') return 0;
   if (!r) return 2;
-  const v = r.values as { config?: string; listen?: string; 'data-dir'?: string; 'web.config.file'?: string; 'web.enable-lifecycle'?: boolean };
+  const v = r.values as { config?: string; listen?: string; 'data-dir'?: string; 'web.config.file'?: string; 'web.enable-lifecycle'?: boolean; 'log.format'?: string };
+  const logFormat = v['log.format'];
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    process.stderr.write(`slaprobe run: --log.format must be ${LOG_FORMATS.join(' or ')}, got "${logFormat}"\n`);
+    return 2;
+  }
   let agent;
   try {
     const webFile = v['web.config.file'];
@@ -133,6 +163,7 @@ async function runCommand(args: string[]): Promise<number> {
       ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
       ...(webFile ? { web: (await import('./web.ts')).loadWebConfig(webFile) } : {}),
       ...(v['web.enable-lifecycle'] ? { lifecycle: true } : {}),
+      ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
     });
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -161,9 +192,10 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 async function checkConfigCommand(args: string[]): Promise<number> {
-  const r = parse(args, {}, CHECK_HELP, true);
+  const r = parse(args, { 'no-secrets': { type: 'boolean' } }, CHECK_HELP, true);
   if (r === 'help') return 0;
   if (!r) return 2;
+  const noSecrets = r.values['no-secrets'] === true;
   const file = r.positionals[0];
   if (!file || r.positionals.length > 1) {
     process.stderr.write(`slaprobe check-config: give exactly one config file\n\n${CHECK_HELP}`);
@@ -171,7 +203,7 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   }
   let cfg;
   try {
-    cfg = await loadConfig(file);
+    cfg = await loadConfig(file, noSecrets ? { noSecrets } : {});
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.messages.join('\n')}\n`);
@@ -179,7 +211,7 @@ async function checkConfigCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
-  const out: string[] = [`${file}: valid`, `  agent: region=${cfg.agent.region} listen=${cfg.agent.listen} data_dir=${cfg.agent.data_dir}`];
+  const out: string[] = [`${file}: valid${noSecrets ? ' (structure only: secrets not resolved)' : ''}`, `  agent: region=${cfg.agent.region} listen=${cfg.agent.listen} data_dir=${cfg.agent.data_dir}`];
   for (const t of cfg.targets) out.push(`  target ${t.name}: ${t.kind} every ${formatMs(t.interval)}, timeout ${formatMs(t.timeout)}`);
   if (cfg.agent.shard) out.push(`  shard ${cfg.agent.shard.index} of ${cfg.agent.shard.count} (Prometheus hashmod of each target's address)`);
   for (const g of cfg.target_groups) {

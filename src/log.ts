@@ -1,4 +1,5 @@
-// pino JSON logs. Secrets never reach a log line: the agent logs target names, kinds and
+// pino logs: JSON for machines (journald, Loki, kubectl logs), logfmt for a person at a
+// terminal (the default when stderr is a TTY, as Prometheus's --log.format offers). Secrets never reach a log line: the agent logs target names, kinds and
 // intervals, never URLs' query strings, headers, bodies or keys; redact covers the paths
 // where a secret could still slip in.
 import { pino, type Logger } from 'pino';
@@ -10,7 +11,16 @@ export const REDACT_PATHS = [
   'authorization', '*.authorization', 'password', '*.password', 'secret', '*.secret',
 ];
 
-export function createLogger(level: string, dest?: pino.DestinationStream): Logger {
+export const LOG_FORMATS = ['logfmt', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** logfmt on a terminal, JSON otherwise. */
+export function defaultLogFormat(): LogFormat {
+  return process.stderr.isTTY ? 'logfmt' : 'json';
+}
+
+export function createLogger(level: string, dest?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
+  const out = dest ?? pino.destination({ dest: 2, sync: false });
   return pino(
     {
       level,
@@ -19,6 +29,32 @@ export function createLogger(level: string, dest?: pino.DestinationStream): Logg
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    dest ?? pino.destination({ dest: 2, sync: false }),
+    format === 'logfmt' ? logfmt(out) : out,
   );
+}
+
+/**
+ * pino's JSON line as `ts=... level=info msg="..." key=value`: the same fields in the same
+ * order, each value quoted only when it needs to be, nested objects as JSON.
+ */
+function logfmt(out: pino.DestinationStream): pino.DestinationStream {
+  return {
+    write(line: string) {
+      let o: Record<string, unknown>;
+      try {
+        o = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        out.write(line);
+        return;
+      }
+      const { time, level, msg, app: _app, ...rest } = o;
+      const parts = [`ts=${String(time)}`, `level=${String(level)}`, `msg=${quote(String(msg ?? ''))}`];
+      for (const [k, v] of Object.entries(rest)) parts.push(`${k}=${quote(typeof v === 'string' ? v : JSON.stringify(v))}`);
+      out.write(`${parts.join(' ')}\n`);
+    },
+  };
+}
+
+function quote(v: string): string {
+  return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
 }

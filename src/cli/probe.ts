@@ -41,10 +41,14 @@ export async function probeCommand(args: string[]): Promise<number> {
   if (r === 'help') return 0;
   if (!r) return 2;
   const [kind, addr] = r.positionals;
-  if (!kind || !addr || r.positionals.length > 2 || !(PROBE_KINDS as readonly string[]).includes(kind)) {
-    process.stderr.write(`slaprobe probe: give KIND (${PROBE_KINDS.join(' | ')}) and TARGET\n\n${HELP}`);
+  const usage = (msg: string) => {
+    process.stderr.write(`slaprobe probe: ${msg}\nUsage: slaprobe probe KIND TARGET [options]; "slaprobe probe --help" lists the options\n`);
     return 2;
-  }
+  };
+  if (!kind) return usage(`give KIND (${PROBE_KINDS.join(' | ')}) and TARGET`);
+  if (!(PROBE_KINDS as readonly string[]).includes(kind)) return usage(`unknown kind ${kind}; kinds are ${PROBE_KINDS.join(', ')}`);
+  if (!addr) return usage(`give TARGET after ${kind}, e.g. ${EXAMPLES[kind as ProbeKind]}`);
+  if (r.positionals.length > 2) return usage(`one TARGET only, got ${r.positionals.slice(1).join(' ')}`);
   const v = r.values as Record<string, string | string[] | boolean | undefined>;
   const target = buildTarget(kind as ProbeKind, addr, v);
   if (typeof target === 'string') {
@@ -55,6 +59,23 @@ export async function probeCommand(args: string[]): Promise<number> {
   if (v['json']) process.stdout.write(`${JSON.stringify({ target: target.name, kind: target.kind, duration_seconds: durationSeconds, ...result }, null, 2)}\n`);
   else process.stdout.write(`${(await formatResult(target, result, durationSeconds)).join('\n')}\n`);
   return result.success ? 0 : 1;
+}
+
+const EXAMPLES: Record<ProbeKind, string> = {
+  http: 'slaprobe probe http https://127.0.0.1:8443/health',
+  tcp: 'slaprobe probe tcp 127.0.0.1:5061',
+  icmp: 'slaprobe probe icmp 127.0.0.1',
+  stun: 'slaprobe probe stun 127.0.0.1:3478',
+  'udp-echo': 'slaprobe probe udp-echo 127.0.0.1:8622 --key-id default',
+};
+
+/** What to try next for a failure the flags can fix. */
+function hintFor(target: Target, r: ProbeResult): string | undefined {
+  if (r.reason !== 'tls') return undefined;
+  if (r.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the certificate is not for this name: pass --server-name NAME (the name it was issued for), or --insecure to skip verification';
+  if (r.code === 'CERT_HAS_EXPIRED') return 'the server\'s certificate has expired; --insecure skips verification (to measure only)';
+  if (r.code && /CERT|SELF_SIGNED|ISSUER|LEAF/.test(r.code)) return `the server's certificate is not trusted: pass --ca-file FILE with the CA that signs it, or --insecure to skip verification${target.kind === 'tcp' ? ' (with --tls)' : ''}`;
+  return undefined;
 }
 
 const num = (s: unknown) => (typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : s);
@@ -132,6 +153,8 @@ async function formatResult(target: Target, r: ProbeResult, duration: number): P
   const ms = (s: number | undefined) => (s === undefined ? '-' : `${(s * 1000).toFixed(3)} ms`);
   const out = [`${target.kind} ${'url' in target ? target.url : target.address}: ${r.success ? 'SUCCESS' : `FAILURE reason=${r.reason}${r.code ? ` code=${r.code}` : ''}`}`];
   if (r.detail) out.push(`  detail:   ${r.detail}`);
+  const hint = hintFor(target, r);
+  if (hint) out.push(`  hint:     ${hint}`);
   out.push(`  duration: ${ms(duration)}`);
   for (const [k, v] of Object.entries(r.phases ?? {})) out.push(`  ${`${k}:`.padEnd(10)}${ms(v)}`);
   if (r.http) out.push(`  http:     status=${r.http.status ?? '-'} redirects=${r.http.redirects ?? 0} body_bytes=${r.http.bodyBytes ?? 0}${r.http.remoteAddress ? ` remote=${r.http.remoteAddress}` : ''}`);

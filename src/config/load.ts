@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import { Ctx, type Issue, type Path, pathString } from './check.ts';
+import { AGENT_DEFAULTS } from './defaults.ts';
 import type { Config } from './types.ts';
 import { validateConfig } from './validate.ts';
 
@@ -31,6 +32,11 @@ export interface LoadOptions {
    * not resolved; each stands for a placeholder that passes the checks a secret must pass.
    */
   noSecrets?: boolean;
+  /**
+   * host:port the embedded default config's self-probes aim at, in place of the default
+   * listen address (run --listen with the embedded config).
+   */
+  selfAddress?: string;
 }
 
 /** Largest config file read: far above any real one, far below what hurts the agent. */
@@ -84,6 +90,7 @@ interface Prepared {
 
 /** Parses the YAML (sync, no I/O) and lists the secret files it needs. */
 function prepare(text: string, name: string, opts: LoadOptions & { baseDir?: string; source?: string }): Prepared {
+  if (opts.selfAddress) text = text.replaceAll(AGENT_DEFAULTS.listen, opts.selfAddress);
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError([`${name}:1: config is larger than ${MAX_CONFIG_BYTES} bytes; split it or remove unused targets`]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: false });

@@ -65,5 +65,7 @@ export function detailOf(err: unknown): string {
     if (typeof msg === 'string' && msg !== '' && msg !== 'connection failed') parts.push(code && !msg.includes(code) ? `${code}: ${msg}` : msg);
     e = (e as { cause?: unknown }).cause;
   }
-  return parts.join(' <- ').split('\n')[0]!.slice(0, 300);
+  // Node's hint (run Node.js with --use-system-ca) is advice for Node's own users: slaprobe's
+  // are told about ca_file / --ca-file and insecure_skip_verify / --insecure instead.
+  return parts.join(' <- ').split('\n')[0]!.replace(/;?\s*if the root CA is installed locally, try running Node\.js with --use-system-ca/g, '').slice(0, 300);
 }

@@ -18,5 +18,11 @@ export const udpEchoProbe: ProbeFn = async (target, signal) => {
     maxOutstanding: target.packets,
     key: target.key, keyId: target.key_id, size: target.size,
   }, signal);
-  return trainResult(report, { remote: `${addr.address}:${target.port}`, key_id: target.key_id });
+  const r = trainResult(report, { remote: `${addr.address}:${target.port}`, key_id: target.key_id });
+  // The reflector drops what it cannot authenticate without a word (an answer would make it
+  // an amplifier for spoofed junk), so a wrong key looks exactly like a dead path: say so.
+  if (!r.success && r.reason === 'timeout' && r.packets && r.packets.sent > 0 && r.packets.received === 0) {
+    return { ...r, detail: `${r.detail ?? 'no answer'}: not one answer came back; the key or key_id "${target.key_id}" may be wrong (the reflector drops packets it cannot authenticate), or the reflector is not running or the port is blocked` };
+  }
+  return r;
 };

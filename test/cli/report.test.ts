@@ -150,7 +150,7 @@ describe('report usage errors exit 2', () => {
     [['--format', 'xml'], '--format "xml" is not one of table, json, csv, markdown'],
     [['--samples', '/nonexistent.csv'], '/nonexistent.csv: cannot read samples (no such file)'],
     [['--data-dir', '/nonexistent-slaprobe'], '/nonexistent-slaprobe/slaprobe.db: no store here'],
-    [['--bogus'], "Unknown option '--bogus'"],
+    [['--bogus'], 'slaprobe report: unknown option --bogus'],
   ])('%j', async (args, msg) => {
     const r = await cli('report', ...args);
     expect(r.code).toBe(2);
