@@ -213,7 +213,24 @@ describe.each([
     await waitFor('a backlog', async () => ((await scrape(port, 'slaprobe_remote_write_samples_pending'))! > 60 ? true : undefined), 30_000, 100);
     await db.start();
     const backlog = (await scrape(port, 'slaprobe_remote_write_samples_pending'))!;
-    await waitFor('part of the backlog sent', async () => ((await scrape(port, 'slaprobe_remote_write_samples_sent_total'))! > 5 ? true : undefined), 30_000, 20);
+    // Read the agent's progress from its store itself: faster than a scrape, so the kill
+    // lands while most of the backlog is still to go.
+    const start = (() => {
+      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+      try {
+        return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id);
+      } finally {
+        d.close();
+      }
+    })();
+    await waitFor('part of the backlog sent', async () => {
+      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+      try {
+        return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id) > start + 5 ? true : undefined;
+      } finally {
+        d.close();
+      }
+    }, 30_000, 5);
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
     const pendingAtKill = (await (async () => {
