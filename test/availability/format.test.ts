@@ -44,3 +44,23 @@ describe('reports print what a person signs', () => {
     expect(render([r], 'markdown')).toContain('2026-11 in UTC (2026-11-01T00:00:00Z to 2026-12-01T00:00:00Z, 43200 min)');
   });
 });
+
+describe('the report says which period settles a credit', () => {
+  it('an Easymeeting month that does not end the contract year', async () => {
+    const { loadPresets } = await import('../../src/config/sla.ts');
+    const em = loadPresets().get('easymeeting');
+    if (typeof em !== 'object') throw new Error('easymeeting preset missing');
+    const period = periodEnding(em.period, 2026, 6, em.time_zone);
+    const r = {
+      ...evaluatePeriod({ service: 'meet', policy: em, period, now: period.end, exclusions: [], spans: tl('2025-06-01T00:00:00Z', ['up', '400d']) }),
+      regions: [''], regional_faults: [],
+    };
+    const text = render([r], 'table');
+    expect(text).toContain('period        2025-07..2026-06 in Europe/Oslo (2025-07-01T00:00:00+02:00 to 2026-07-01T00:00:00+02:00, 525600 min)');
+    expect(text).toContain('credit        none in this period: settled on 2026-01..2026-12');
+    expect(text).toContain('note          no credit in this report: the credit is judged on 2026-01..2026-12, in the report of that period');
+    const row = render([r], 'csv').trim().split('\n');
+    const rec = Object.fromEntries(row[0]!.split(',').map((k, i) => [k, row[1]!.split(',')[i]]));
+    expect(rec).toMatchObject({ settlement_period: '2026-01..2026-12', settles_here: 'false', credit: '' });
+  });
+});

@@ -216,3 +216,15 @@ describe('EASYMEETING: the credit is judged on the contract year, once', () => {
     expect(r.credit).toMatchObject({ unit: 'percent', amount: 0 });
   });
 });
+
+describe('a preset time zone can be overridden', () => {
+  it('{preset: udesk, time_zone: Europe/Berlin} counts the Berlin month', async () => {
+    const { parseConfig } = await import('../../src/config/load.ts');
+    const c = parseConfig('agent: { region: r }\ntargets:\n  - { name: api, kind: tcp, address: "127.0.0.1:9" }\nservices:\n  - { name: meet, targets: [api], sla: [{ preset: udesk, name: udesk-berlin, time_zone: Europe/Berlin }] }\n', 'c.yaml');
+    const p = c.services[0]!.sla[0]!;
+    expect(p.time_zone).toBe('Europe/Berlin');
+    expect(p.min_outage).toBe(ms('5m'));
+    // the Berlin November (CET, UTC+1) starts at 2026-10-31T23:00Z
+    expect(periodEnding(p.period, 2026, 11, p.time_zone).start).toBe(T('2026-10-31T23:00:00Z'));
+  });
+});
