@@ -126,7 +126,29 @@ function finish(prep: Prepared, files: Map<string, string | ReadFailure>): Confi
   const raw = expandSecrets(prep.raw, [], { ctx, env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd(), files, secrets, noSecrets: opts.noSecrets ?? false });
   const cfg = ctx.issues.length === 0 ? validateConfig(raw, opts.source ?? prep.name, ctx) : undefined;
   if (!cfg) throw new ConfigError(located(prep, ctx.issues, secrets));
+  for (const sec of secrets) {
+    const t = sec.path[0] === 'targets' && typeof sec.path[1] === 'number' ? cfg.targets[sec.path[1]] : undefined;
+    if (t) TARGET_SECRETS.set(t, [...(TARGET_SECRETS.get(t) ?? []), sec.value]);
+  }
   return cfg;
+}
+
+/** The values a target took from ${...} references, longest first (for redaction). */
+const TARGET_SECRETS = new WeakMap<object, string[]>();
+
+/**
+ * `text` (a probe's failure detail, on its way to a log line) with every value the target
+ * took from a ${...} reference replaced by [secret]: an address or host name from a secret
+ * file shows up in errors such as ECONNREFUSED 10.1.2.3:6379.
+ */
+export function redactTargetSecrets(target: object, text: string): string {
+  const values = TARGET_SECRETS.get(target);
+  if (!values) return text;
+  let out = text;
+  // An address also shows up as its host alone (getaddrinfo ENOTFOUND db.internal).
+  const all = values.flatMap((v) => [v, v.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')]);
+  for (const v of all.sort((a, b) => b.length - a.length)) if (v.length >= 3) out = out.split(v).join('[secret]');
+  return out;
 }
 
 /** Issues as "file:line:col: path: message", in file order, so they read like the file. */
@@ -213,15 +235,18 @@ function expandSecrets(v: unknown, path: Path, x: Expand): unknown {
       x.ctx.add(path, 'is published as a metric label, so it cannot take ${...} references (secrets); write the value itself');
       return '';
     }
-    let refs = 0;
-    const out = v.replace(REF, (whole, ref: string) => {
+    // Each referenced value on its own: it is what may show up in a message or an error.
+    const keep = (value: string) => {
+      if (value !== '') x.secrets.push({ path, value });
+      return value;
+    };
+    return v.replace(REF, (whole, ref: string) => {
       if (whole.startsWith('$$')) return whole.slice(1);
-      refs++;
       if (ref.startsWith('file:')) {
         const f = resolve(x.baseDir, ref.slice(5));
         if (x.noSecrets) return PLACEHOLDER;
         const r = x.files.get(f);
-        if (typeof r === 'string') return r.trim();
+        if (typeof r === 'string') return keep(r.trim());
         const why = r === undefined ? 'not read' : r.code === 'ENOTREG' ? 'not a regular file: a FIFO or device is never read'
           : r.code === 'EFBIG' ? `larger than ${MAX_SECRET_BYTES} bytes` : r.code;
         x.ctx.add(path, `cannot read secret file ${f} (${why}); check the path and its permissions`);
@@ -237,10 +262,8 @@ function expandSecrets(v: unknown, path: Path, x: Expand): unknown {
         x.ctx.add(path, `environment variable ${ref} is not set; export it before starting slaprobe, or use \${file:/path} instead (check-config --no-secrets checks the structure without it)`);
         return '';
       }
-      return val;
+      return keep(val);
     });
-    if (refs > 0 && out !== '') x.secrets.push({ path, value: out });
-    return out;
   }
   if (Array.isArray(v)) return v.map((el, i) => expandSecrets(el, [...path, i], x));
   if (v && typeof v === 'object') {

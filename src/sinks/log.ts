@@ -1,5 +1,6 @@
 // One log line per target state change (up -> down, down -> up), with the reason; per-probe
 // lines only at debug. Never a URL's query, a header or a key: names, kinds, reasons.
+import { redactTargetSecrets } from '../config/load.ts';
 import type { Target } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { ProbeResult } from '../probes/types.ts';
@@ -11,7 +12,7 @@ export function createLogSink(log: Logger): Sink & { forget(target: string): voi
     onResult(target: Target, r: ProbeResult, meta: RunMeta) {
       const prev = last.get(target.name);
       last.set(target.name, r.success);
-      const fields = { target: target.name, kind: target.kind, ...(r.success ? {} : { reason: r.reason, code: r.code, detail: r.detail }) };
+      const fields = { target: target.name, kind: target.kind, ...(r.success ? {} : { reason: r.reason, code: r.code, detail: r.detail === undefined ? undefined : redactTargetSecrets(target, r.detail) }) };
       if (prev !== undefined && prev !== r.success) {
         log.info({ ...fields, state: r.success ? 'up' : 'down', previous: prev ? 'up' : 'down' }, `target ${target.name} is ${r.success ? 'up' : 'down'}`);
       } else if (prev === undefined && !r.success) {

@@ -13,7 +13,10 @@ import type { HttpTarget, Target } from '../../src/config/types.ts';
 import { MAX_TARGETS, validateConfig } from '../../src/config/validate.ts';
 import { Ctx } from '../../src/config/check.ts';
 import { createScheduler, wallClock } from '../../src/scheduler.ts';
-import { tcpServer } from '../support/servers.ts';
+import { closedPort, tcpServer } from '../support/servers.ts';
+import { tcpProbe } from '../../src/probes/tcp.ts';
+import { createLogSink } from '../../src/sinks/log.ts';
+import { createLogger } from '../../src/log.ts';
 import { messagesOf } from '../support/config.ts';
 import { makeTarget } from '../support/targets.ts';
 
@@ -124,6 +127,22 @@ describe('secrets stay secret', () => {
     const m = messagesOf(() => loadConfigFile(join(d, 'c.yaml'), { displayName: 'c.yaml' }));
     expect(m).toEqual(['c.yaml:4:14: targets[0].address: [secret] is not a valid address; write host:port, e.g. turn.example.com:3478 (IPv6 as [::1]:3478)']);
     expect(m.join('\n')).not.toContain('internal.corp');
+  });
+
+  it('an address from a secret file never reaches a log line, even in a probe\'s error', async () => {
+    const d = tmp();
+    const port = await closedPort();
+    writeFileSync(join(d, 'addr'), `127.0.0.1:${port}\n`);
+    writeFileSync(join(d, 'c.yaml'), 'targets:\n  - {name: db, kind: tcp, address: "${file:addr}", timeout: 2s}\n');
+    const t = (await loadConfig(join(d, 'c.yaml'))).targets[0]!;
+    const r = await tcpProbe(t, AbortSignal.timeout(2_000));
+    expect(r.detail).toContain(`127.0.0.1:${port}`); // the probe itself sees it, as it must
+    const lines: string[] = [];
+    const sink = createLogSink(createLogger('info', { write: (l: string) => { lines.push(l); } }));
+    sink.onResult(t, r, { dueAt: 0, startedAt: 0, finishedAt: 0, durationSeconds: 0 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('[secret]');
+    expect(lines[0]).not.toContain('127.0.0.1');
   });
 
   it('secret files: whitespace around the value is trimmed as prometheus/common does', async () => {
