@@ -222,6 +222,12 @@ async function report(argv: string[]): Promise<number> {
       known = store.targets();
       const strangers = known.filter((t) => !named.has(t));
       if (strangers.length > 0) process.stderr.write(`slaprobe report: warning: the store holds runs of targets the config does not name: ${strangers.join(', ')}; they belong to no service and are not counted\n`);
+      // Runs after the real clock (not after a --now what-if) mean the agent's clock was ahead.
+      if (v['now'] === undefined) {
+        const st = store;
+        const ahead = known.flatMap((t) => st.targetSpans(t, now, Infinity, Infinity).flatMap((r) => r.spans.filter((x) => x.start > now).map((x) => x.start)));
+        if (ahead.length > 0) process.stderr.write(`slaprobe report: warning: the store holds runs from after now (the first at ${new Date(Math.min(...ahead)).toISOString()}); they are not counted: check the agent machine's clock (NTP)\n`);
+      }
     }
     // A service may list a target group (target_groups[]): its targets are the evidence's "<group>:..." names.
     if (config?.target_groups.length) services = withGroupTargets(services, config.target_groups, (source as Partial<Pick<Store, 'targets'>>).targets?.() ?? []);

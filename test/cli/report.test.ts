@@ -143,6 +143,21 @@ describe('bad samples are never silent', () => {
   });
 });
 
+describe('a store with runs from after now', () => {
+  it('is warned about: the agent clock was ahead', async () => {
+    const data = join(dir, 'ahead');
+    const cfg = join(dir, 'ahead.yaml');
+    writeFileSync(cfg, `agent: { region: eu, data_dir: ${JSON.stringify(data)} }\ntargets:\n  - { name: api, kind: tcp, address: "127.0.0.1:9", interval: 10s }\nservices:\n  - { name: meet, targets: [api], sla: [udesk] }\n`);
+    const s = openStore(data);
+    // a run an hour ahead of the clock: the report, without --now, runs at the real clock
+    const ahead = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+    s.recordOutcome('api', 'eu', { t: ahead, success: true }, 10_000);
+    s.close();
+    const r = await cli('report', '--config', cfg, '--format', 'json');
+    expect(r.err).toContain(`slaprobe report: warning: the store holds runs from after now (the first at ${new Date(ahead).toISOString()}); they are not counted: check the agent machine's clock (NTP)`);
+  });
+});
+
 describe('report usage errors exit 2', () => {
   it.each([
     [['--period', '2026-13'], '--period "2026-13" is not a month; write YYYY-MM'],
