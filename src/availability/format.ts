@@ -33,7 +33,7 @@ export const fm = (x: number) => decimal(x, PLACES.minutes);
 /** One decimal, for the status page's compact figures. */
 export const f1 = (x: number) => decimal(x, 1);
 export const pct = (x: number | null) => (x === null ? 'no data' : `${decimal(x, PLACES.percent)} %`);
-const creditAmount = (c: NonNullable<PeriodReport['credit']>) => (c.unit === 'percent' ? decimal(c.amount, PLACES.credit_percent) : fm(c.amount));
+export const creditAmount = (c: NonNullable<PeriodReport['credit']>) => (c.unit === 'percent' ? decimal(c.amount, PLACES.credit_percent) : fm(c.amount));
 
 /** Every number of a JSON value in its stable form. */
 function stableDeep(v: unknown): unknown {

@@ -3,7 +3,7 @@
 // own (the ServiceReport objects `--format json` prints), printed with format.ts's helpers,
 // so the page and the JSON cannot disagree.
 import { formatDuration } from '../availability/account.ts';
-import { f1, pct, verdict } from '../availability/format.ts';
+import { creditAmount as amount, fm, pct, verdict } from '../availability/format.ts';
 import type { ServiceReport } from '../availability/service.ts';
 import type { CreditRule, SlaPolicy } from '../availability/types.ts';
 import { VERSION } from '../version.ts';
@@ -48,9 +48,10 @@ function ruleText(rule: CreditRule): string {
   }
 }
 
-function creditAmount(r: ServiceReport): string {
-  if (r.credit === null) return r.no_data ? 'none (no data)' : 'none';
-  return `${r.credit.amount.toFixed(2)} ${r.credit.unit === 'percent' ? '% of the monthly fee' : 'minutes of service'}`;
+/** The credit as the table report prints it: amount and unit, or none and where it is settled. */
+export function creditAmount(r: ServiceReport): string {
+  if (r.credit === null) return r.no_data ? 'none (no data)' : r.settlement.here ? 'none' : `none in this period: settled on ${r.settlement.label}`;
+  return `${amount(r.credit)} ${r.credit.unit === 'percent' ? '% of the monthly fee' : 'minutes of service'}`;
 }
 
 function section(r: ServiceReport, policy: SlaPolicy | undefined, i: number): string {
@@ -62,15 +63,15 @@ function section(r: ServiceReport, policy: SlaPolicy | undefined, i: number): st
     ['availability', pct(r.availability), 'availability'],
     ['target', `${r.target} %`],
     ['verdict', verdict(r)],
-    ['error budget allowed', `${f1(r.budget.allowed)} min`, 'budget_allowed'],
-    ['error budget used', `${f1(r.budget.used)} min`, 'budget_used'],
-    ['error budget left', `${f1(r.budget.remaining)} min`, 'budget_remaining'],
+    ['error budget allowed', `${fm(r.budget.allowed)} min`, 'budget_allowed'],
+    ['error budget used', `${fm(r.budget.used)} min`, 'budget_used'],
+    ['error budget left', `${fm(r.budget.remaining)} min`, 'budget_remaining'],
     ['credit', creditAmount(r), 'credit'],
   ];
   const windows = r.windows.length === 0 ? '<p class="muted">No downtime in this period.</p>'
     : `<div class="scroll"><table><caption>Downtime windows (times in ${esc(tz)})</caption><thead><tr><th scope="col">from – to</th><th scope="col" class="num">duration</th><th scope="col">status</th><th scope="col" class="num">counted min</th><th scope="col">why</th></tr></thead><tbody>${
       r.windows.map((w) => `<tr><td>${range(w.start, w.end, tz, 'open')}</td><td class="num">${esc(formatDuration(w.duration_ms))}</td>`
-        + `<td class="st-${w.status}">${esc(w.status.replace('_', ' '))}</td><td class="num" data-figure="counted_minutes">${esc(String(w.counted_minutes))}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table></div>`;
+        + `<td class="st-${w.status}">${esc(w.status.replace('_', ' '))}</td><td class="num" data-figure="counted_minutes">${esc(fm(w.counted_minutes))}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table></div>`;
   // HEDU-5.7 / UMEET-5.7: shown when the policy promises a notification time or one is on record.
   const notifiedKnown = r.notify_within !== null || r.incidents.some((x) => x.notified_at !== null);
   const incidents = r.incidents.length === 0 ? '<p class="muted">No incidents in this period.</p>'
@@ -88,13 +89,14 @@ function section(r: ServiceReport, policy: SlaPolicy | undefined, i: number): st
   return `<section class="period" aria-labelledby="${id}" data-service="${esc(r.service)}" data-sla="${esc(r.sla)}">
 <h2 id="${id}">${esc(r.service)}: ${esc(r.sla)}</h2>
 <p>${esc(r.description || `policy ${r.sla}`)}</p>
-<p class="muted">Period ${esc(r.period.label)}: ${when(r.period.start, tz)} to ${when(r.period.end, tz)} (${esc(f1(r.period.minutes))} minutes)${r.in_progress ? `, in progress: figures as of ${when(r.now, tz)}` : ''}.</p>
+<p class="muted">Period ${esc(r.period.label)}: ${when(r.period.start, tz)} to ${when(r.period.end, tz)} (${esc(fm(r.period.minutes))} minutes)${r.in_progress ? `, in progress: figures as of ${when(r.now, tz)}` : ''}.</p>
 <dl class="figures">${figures.map(([k, v, f]) => `<div><dt>${esc(k)}</dt><dd${f ? ` data-figure="${f}"` : ''}${k === 'verdict' && cls ? ` class="${cls}"` : ''}>${esc(v)}</dd></div>`).join('')}</dl>
-<table><caption>Minutes of the period by state</caption><thead><tr><th scope="col">total</th><th scope="col">up</th><th scope="col">degraded</th><th scope="col">partial</th><th scope="col">down</th><th scope="col">down, counted</th><th scope="col">unknown</th><th scope="col">excluded</th></tr></thead>
-<tbody><tr>${[m.total, m.up, m.degraded, m.partial, m.down, m.down_counted, m.unknown, m.excluded].map((x) => `<td class="num">${esc(f1(x))}</td>`).join('')}</tr></tbody></table>
+<div class="scroll"><table><caption>Minutes of the period by state</caption><thead><tr><th scope="col">total</th><th scope="col">up</th><th scope="col">degraded</th><th scope="col">partial</th><th scope="col">down</th><th scope="col">down, counted</th><th scope="col">unknown</th><th scope="col">unknown, counted as down</th><th scope="col">excluded</th><th scope="col">not in service</th></tr></thead>
+<tbody><tr>${[m.total, m.up, m.degraded, m.partial, m.down, m.down_counted, m.unknown, m.unknown_counted, m.excluded, m.not_in_service].map((x) => `<td class="num">${esc(fm(x))}</td>`).join('')}</tr></tbody></table></div>
 <p class="muted">Unknown time (no result from any probe) is ${esc(unknownRule)} under this policy; it is never counted as up by default. Excluded time (announced maintenance, recorded exclusions) leaves the period.</p>
 <h3>Credit</h3>
-<p>${esc(creditAmount(r))}. ${esc(policy ? creditText(policy.credit) : '')} <span class="muted">Clause: ${esc(r.description || r.sla)}.</span></p>
+<p>${esc(creditAmount(r))}${r.credit ? ` (${esc(r.credit.why)}), settled on ${esc(r.settlement.label)}` : ''}. ${esc(policy ? creditText(policy.credit) : '')} <span class="muted">Clause: ${esc(r.description || r.sla)}.</span></p>
+${r.notes.length > 0 ? `<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h3>Downtime</h3>
 ${windows}
 <h3>Incidents</h3>
@@ -111,7 +113,7 @@ export function renderReportPages(reports: readonly ServiceReport[], policyOf: (
     const title = `${opts.title ?? 'Service level report'}: ${label}`;
     const summary = `<div class="scroll"><table><caption>Summary</caption><thead><tr><th scope="col">service</th><th scope="col">policy</th><th scope="col" class="num">availability</th><th scope="col" class="num">target</th><th scope="col">verdict</th><th scope="col" class="num">budget used</th><th scope="col">credit</th></tr></thead><tbody>${
       rs.map((r) => `<tr><th scope="row">${esc(r.service)}</th><td>${esc(r.sla)}</td><td class="num">${esc(pct(r.availability))}</td><td class="num">${esc(r.target)} %</td>`
-        + `<td class="${r.met === null ? '' : r.met ? 'met' : 'missed'}">${esc(verdict(r))}</td><td class="num">${esc(f1(r.budget.used))} of ${esc(f1(r.budget.allowed))} min</td><td>${esc(creditAmount(r))}</td></tr>`).join('')}</tbody></table></div>`;
+        + `<td class="${r.met === null ? '' : r.met ? 'met' : 'missed'}">${esc(verdict(r))}</td><td class="num">${esc(fm(r.budget.used))} of ${esc(fm(r.budget.allowed))} min</td><td>${esc(creditAmount(r))}</td></tr>`).join('')}</tbody></table></div>`;
     const body = `<div class="wrap">
 <header class="top"><h1>${esc(title)}</h1>
 <p class="muted">Measured by slaprobe synthetic probes. Report made ${when(rs[0]!.now, rs[0]!.period.time_zone)}. Times are in each policy's time zone.</p></header>

@@ -133,6 +133,7 @@ export function dayKind(r: PeriodReport): { kind: DayKind; notes: string[] } {
   if (m.degraded + m.partial > 0) notes.push(`${round1(m.degraded + m.partial)} min degraded or partial`);
   if (m.excluded > 0) notes.push(`${round1(m.excluded)} min excluded (maintenance or recorded exclusion)`);
   if (m.unknown > 0) notes.push(`${round1(m.unknown)} min unknown (no result)`);
+  if (m.not_in_service > 0) notes.push(`${round1(m.not_in_service)} min before the service's first result (not in service)`);
   let kind: DayKind;
   if (m.total > 0 && m.unknown >= m.total) kind = 'no_data';
   else if (r.windows.some((w) => w.status === 'counted')) kind = 'counted';

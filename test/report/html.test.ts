@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { f1, pct } from '../../src/availability/format.ts';
+import { decimal, fm, pct } from '../../src/availability/format.ts';
 import { type TestBrowser, launchBrowser, outputPath } from '../support/browser.ts';
 import { type History, history, statusConfig, writeHistory } from '../support/status-store.ts';
 
@@ -66,11 +66,11 @@ describe('report --format html', () => {
       const s = page.locator(`section[data-service="${rep.service}"][data-sla="${rep.sla}"]`);
       const fig = (f: string) => s.locator(`[data-figure="${f}"]`).first().innerText();
       expect(await fig('availability')).toBe(pct(rep.availability));
-      expect(await fig('budget_allowed')).toBe(`${f1(rep.budget.allowed)} min`);
-      expect(await fig('budget_used')).toBe(`${f1(rep.budget.used)} min`);
-      expect(await fig('budget_remaining')).toBe(`${f1(rep.budget.remaining)} min`);
-      expect(await fig('credit')).toBe(rep.credit === null ? 'none' : `${rep.credit.amount.toFixed(2)} ${rep.credit.unit === 'percent' ? '% of the monthly fee' : 'minutes of service'}`);
-      expect(await s.locator('[data-figure="counted_minutes"]').allInnerTexts()).toEqual(rep.windows.map((w) => String(w.counted_minutes)));
+      expect(await fig('budget_allowed')).toBe(`${fm(rep.budget.allowed)} min`);
+      expect(await fig('budget_used')).toBe(`${fm(rep.budget.used)} min`);
+      expect(await fig('budget_remaining')).toBe(`${fm(rep.budget.remaining)} min`);
+      expect(await fig('credit')).toBe(rep.credit === null ? 'none' : rep.credit.unit === 'percent' ? `${decimal(rep.credit.amount, 2)} % of the monthly fee` : `${fm(rep.credit.amount)} minutes of service`);
+      expect(await s.locator('[data-figure="counted_minutes"]').allInnerTexts()).toEqual(rep.windows.map((w) => fm(w.counted_minutes)));
       const rows = await s.locator('table:has(caption:text("Downtime windows")) tbody tr').allInnerTexts();
       rep.windows.forEach((w, i) => expect(rows[i]).toContain(w.why));
       expect(await s.locator('table:has(caption:text("Incidents")) tbody tr').count()).toBe(rep.incidents.length);
@@ -131,8 +131,8 @@ describe('report --format pdf', () => {
     const text = execFileSync('pdftotext', [join(out, file!), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
     for (const rep of json) {
       expect(text).toContain(pct(rep.availability));
-      expect(text).toContain(`${f1(rep.budget.used)} min`);
-      if (rep.credit) expect(text).toContain(rep.credit.amount.toFixed(2));
+      expect(text).toContain(`${fm(rep.budget.used)} min`);
+      if (rep.credit) expect(text).toContain(fm(rep.credit.amount));
     }
     expect(text).toContain('40m unavailable >= minimum 5m');
     expect(text).toContain('UDESK-13.2');
