@@ -8,12 +8,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 export interface Impairment { delayMs: number; jitterMs: number; loss: number; duplicate: boolean }
 export interface RelayData {
   upstreamHost: string; upstreamPort: number; seed: number; up: Impairment; down: Impairment;
-  /** Offset of a big-endian u32 sequence number in the packets (16 in udp-echo): per-packet path times are then recorded. */
+  /** Offset of a big-endian u32 that identifies a request and its answer (16 in udp-echo: the sequence number; 8 in STUN: the first word of the transaction id): per-packet path times are then recorded. */
   seqAt?: number;
 }
 export interface RelayStats { upForwarded: number; upDropped: number; downForwarded: number; downDropped: number; appliedUpMs: number[]; appliedDownMs: number[];
   /** With seqAt: by sequence number, ms from the request reaching the relay to its reply leaving it (the path as the relay saw it). */
-  pathMs: Record<number, number> }
+  pathMs: Record<number, number>;
+  /** With seqAt: the keys of pathMs in the order the requests reached the relay (the send order, on loopback). */
+  arrivals: number[] }
 
 const cfg = workerData as RelayData;
 const port = parentPort!;
@@ -29,7 +31,7 @@ const rand = () => {
 };
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [], pathMs: {} };
+const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [], pathMs: {}, arrivals: [] };
 const upArrival = new Map<number, number>();
 const front = dgram.createSocket('udp4');
 const back = dgram.createSocket('udp4');
@@ -75,7 +77,11 @@ function pump(): void {
 function enqueue(buf: Buffer, up: boolean): void {
   const at = now();
   const imp = up ? cfg.up : cfg.down;
-  if (up && cfg.seqAt !== undefined && buf.length >= cfg.seqAt + 4) upArrival.set(buf.readUInt32BE(cfg.seqAt), at);
+  if (up && cfg.seqAt !== undefined && buf.length >= cfg.seqAt + 4) {
+    const key = buf.readUInt32BE(cfg.seqAt);
+    upArrival.set(key, at);
+    stats.arrivals.push(key);
+  }
   if (rand() < imp.loss) {
     if (up) stats.upDropped++; else stats.downDropped++;
     return;
