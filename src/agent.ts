@@ -3,6 +3,7 @@
 // the running config keeps working; a good one swaps targets, and the series of targets
 // that stayed keep their counters.
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from './config/load.ts';
 import type { Config, Target } from './config/types.ts';
 import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './log.ts';
@@ -55,7 +56,7 @@ export interface Agent {
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const load = async (): Promise<Config> => {
     // The embedded default probes the agent itself: with --listen, there.
-    const c = await loadConfig(opts.configFile, opts.configFile === EMBEDDED_DEFAULT && opts.listen ? { selfAddress: selfAddress(opts.listen) } : {});
+    const c = await loadConfig(opts.configFile, resolve(opts.configFile) === EMBEDDED_DEFAULT && opts.listen ? { selfAddress: selfAddress(opts.listen) } : {});
     if (!opts.listen && !opts.dataDir) return c;
     return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
   };

@@ -12,7 +12,7 @@ const MAIN_HELP = `slaprobe ${VERSION}: synthetic uptime and network-quality pro
 
 Usage:
   slaprobe run [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
-  slaprobe check-config FILE
+  slaprobe check-config [--no-secrets] FILE
   slaprobe probe KIND TARGET [options]      KIND: http | tcp | icmp | stun | udp-echo
   slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P] [--format F] ...
   slaprobe exclude --service S --from TIME --to TIME --reason TEXT ...

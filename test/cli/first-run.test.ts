@@ -43,7 +43,8 @@ describe('slaprobe run with the embedded default', () => {
   it('with --listen elsewhere, its self-probes follow the listen address; the first lines say where /metrics is', async () => {
     const port = await closedPort();
     const dir = mkdtempSync(join(tmpdir(), 'slaprobe-first-'));
-    const c = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    // As `npm start -- --listen ...` runs it: the default config named by a relative path.
+    const c = spawn(process.execPath, [CLI, 'run', '--config', 'config/default.yaml', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: join(import.meta.dirname, '../..') });
     children.push(c);
     let stderr = '';
     c.stderr.on('data', (d) => { stderr += String(d); });
