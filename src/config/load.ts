@@ -231,13 +231,16 @@ function published(path: Path): boolean {
 function expandSecrets(v: unknown, path: Path, x: Expand): unknown {
   if (typeof v === 'string') {
     if (!v.includes('${')) return v;
-    if (published(path) && [...v.matchAll(REF)].some((m) => !m[0].startsWith('$$'))) {
-      x.ctx.add(path, 'is published as a metric label, so it cannot take ${...} references (secrets); write the value itself');
+    // A secret file holds a secret; an environment variable may hold plain config (the
+    // region of a Kubernetes overlay), so only ${file:} is refused where values are published.
+    const pub = published(path);
+    if (pub && [...v.matchAll(REF)].some((m) => !m[0].startsWith('$$') && m[1]!.startsWith('file:'))) {
+      x.ctx.add(path, 'is published as a metric label, so it cannot take a ${file:...} secret; write the value itself (or use ${ENV_VAR} for plain config)');
       return '';
     }
     // Each referenced value on its own: it is what may show up in a message or an error.
     const keep = (value: string) => {
-      if (value !== '') x.secrets.push({ path, value });
+      if (value !== '' && !pub) x.secrets.push({ path, value });
       return value;
     };
     return v.replace(REF, (whole, ref: string) => {

@@ -145,6 +145,11 @@ describe('secrets stay secret', () => {
     expect(lines[0]).not.toContain('127.0.0.1');
   });
 
+  it('a region from an environment variable (a Kubernetes overlay) is plain config and stays allowed', () => {
+    const c = parseConfig('agent: {region: "${SLAPROBE_REGION}"}\ntargets: []\n', 'r.yaml', { env: { SLAPROBE_REGION: 'ap-east' } });
+    expect(c.agent.region).toBe('ap-east');
+  });
+
   it('secret files: whitespace around the value is trimmed as prometheus/common does', async () => {
     const d = tmp();
     writeFileSync(join(d, 'tok'), 'tok-123\r\n\n');

@@ -43,7 +43,7 @@ const CASES: [string, string][] = [
     ["invalid-regex-lookahead.yml", ":5:13: targets[0].expect: is not a valid RE2 pattern (error parsing regexp: invalid or unsupported Perl syntax: `(?=`); RE2 syntax has no lookaround or backreferences, see README \"Patterns\", e.g. \"^ok$\""],
     ["invalid-alias-bomb.yml", ":3:8: YAML aliases: Excessive alias count indicates a resource exhaustion attack; expand at most 100 aliases, or write the values out"],
     ["invalid-header-crlf.yml", ":6:17: targets[0].headers.X-Tenant: contains a line break (CR or LF) or NUL, which no HTTP header may carry; remove it (a secret file's surrounding whitespace is trimmed, not a line break inside it)"],
-    ["invalid-label-from-secret.yml", ":6:13: targets[0].labels.team: is published as a metric label, so it cannot take ${...} references (secrets); write the value itself"],
+    ["invalid-label-from-secret.yml", ":6:13: targets[0].labels.team: is published as a metric label, so it cannot take a ${file:...} secret; write the value itself (or use ${ENV_VAR} for plain config)"],
 ];
 
 describe('config rejections', () => {
