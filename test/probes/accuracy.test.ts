@@ -31,7 +31,7 @@ import { judgeWindow } from '../../src/quality/verdict.ts';
 import { type Reflector, startReflector } from '../../src/reflector/index.ts';
 import { type Coturn, startCoturn } from '../support/coturn.ts';
 import { type RelayStats, startRelay } from '../support/impair-relay.ts';
-import { mean } from '../../src/quality/stats.ts';
+import { mean, percentile } from '../../src/quality/stats.ts';
 import { ECHO_KEY, echoTarget, quality, stunTarget } from '../support/targets.ts';
 
 const UP = { delayMs: 10, jitterMs: 8, loss: 0.02 };
@@ -89,11 +89,11 @@ function variation(o: { seq: number; ms: number }[]): number {
 }
 
 /** What the control train measured at the same moment: the machine's own cost of the path outside the relay, now. */
-interface Control { outsideMs: number; variationMs: number; lost: number }
+interface Control { outsideMs: number; outsideMedianMs: number; variationMs: number; lost: number }
 
 function control(r: ProbeResult, s: RelayStats): Control {
   const o = outside(r, relayTruth(s, r.packets!.sent));
-  return { outsideMs: mean(o.map((x) => x.ms)), variationMs: variation(o), lost: runQuality(r)!.lost };
+  return { outsideMs: mean(o.map((x) => x.ms)), outsideMedianMs: percentile(o.map((x) => x.ms), 0.5), variationMs: variation(o), lost: runQuality(r)!.lost };
 }
 
 function checkAgainstTruth(r: ProbeResult, n: number, s: RelayStats, c: Control, serverHoldOut = false): void {
@@ -101,10 +101,11 @@ function checkAgainstTruth(r: ProbeResult, n: number, s: RelayStats, c: Control,
   const t = relayTruth(s, n);
   const o = outside(r, t);
   const outsideMs = mean(o.map((x) => x.ms));
+  const outsideMedianMs = percentile(o.map((x) => x.ms), 0.5);
   const figures = () => JSON.stringify({
     probe: { rttMs: q.rtt.mean * 1000, jitterMs: q.jitter * 1000, ipdvMs: q.ipdvMean * 1000, lost: q.lost, late: r.packets!.late ?? 0 },
     relay: { rttMs: t.quality.rtt.mean * 1000, jitterMs: t.quality.jitter * 1000, ipdvMs: t.quality.ipdvMean * 1000, dropped: s.upDropped + s.downDropped },
-    outsideMs, control: c,
+    outsideMs, outsideMedianMs, control: c,
   });
   expect(q.sent).toBe(n);
   // The relay can only hold packets longer than asked (a loaded machine delays its timers),
@@ -121,9 +122,10 @@ function checkAgainstTruth(r: ProbeResult, n: number, s: RelayStats, c: Control,
   if (!serverHoldOut) expect(Math.min(...o.map((x) => x.ms)), figures()).toBeGreaterThan(-0.05);
   // RTT: what the probe measured beyond the relay's record is the path's cost outside the
   // relay, which the control measured at the same moment. 1 ms is the bound an idle machine
-  // keeps by far; on a loaded one the two trains' means differ by up to about that cost's
-  // packet-to-packet variation, which the control measured too.
-  expect(Math.abs(outsideMs - c.outsideMs), figures()).toBeLessThan(1 + c.variationMs);
+  // keeps by far; on a loaded one the two trains differ by up to about that cost's
+  // packet-to-packet variation, which the control measured too. Medians: a thread of one
+  // relay descheduled for a while puts a tail on one train that the other need not share.
+  expect(Math.abs(outsideMedianMs - c.outsideMedianMs), figures()).toBeLessThan(1 + c.variationMs);
   // Jitter and IPDV against the same estimators over the relay's record: |D + e| and |D|
   // differ by at most |e|, the outside cost's variation, as the control measured it; 10 %
   // covers the two trains seeing different samples of it.

@@ -15,7 +15,9 @@ export interface RelayStats { upForwarded: number; upDropped: number; downForwar
   /** With seqAt: by sequence number, ms from the request reaching the relay to its reply leaving it (the path as the relay saw it). */
   pathMs: Record<number, number>;
   /** With seqAt: the keys of pathMs in the order the requests reached the relay (the send order, on loopback). */
-  arrivals: number[] }
+  arrivals: number[];
+  /** With seqAt: by key, when the answer left the relay (process.hrtime, ms: the clock of every thread of the process). */
+  replyAtMs: Record<number, number> }
 
 const cfg = workerData as RelayData;
 const port = parentPort!;
@@ -31,7 +33,7 @@ const rand = () => {
 };
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [], pathMs: {}, arrivals: [] };
+const stats: RelayStats = { upForwarded: 0, upDropped: 0, downForwarded: 0, downDropped: 0, appliedUpMs: [], appliedDownMs: [], pathMs: {}, arrivals: [], replyAtMs: {} };
 const upArrival = new Map<number, number>();
 const front = dgram.createSocket('udp4');
 const back = dgram.createSocket('udp4');
@@ -67,7 +69,10 @@ function pump(): void {
       if (cfg.seqAt !== undefined && q.buf.length >= cfg.seqAt + 4) {
         const seq = q.buf.readUInt32BE(cfg.seqAt);
         const a = upArrival.get(seq);
-        if (a !== undefined && stats.pathMs[seq] === undefined) stats.pathMs[seq] = sent - a;
+        if (a !== undefined && stats.pathMs[seq] === undefined) {
+          stats.pathMs[seq] = sent - a;
+          stats.replyAtMs[seq] = sent;
+        }
       }
     }
   }
