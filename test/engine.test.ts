@@ -3,7 +3,9 @@
 // answers after a fixed 30 ms; the main thread is blocked 40 ms at a time at random moments
 // (about half the time busy). The same probing is done twice: by the agent (engine worker)
 // and, as the control that shows the test can fail, by the http probe on the main thread.
-// Counted: runs whose ttfb exceeds the server's 30 ms by more than 20 ms.
+// Counted: runs whose ttfb exceeds the server's 30 ms by more than 20 ms. A loaded machine
+// inflates some runs by itself, blocked main thread or not: the agent's share while the main
+// thread is blocked is compared with its share over the seconds just before, unblocked.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,12 +44,16 @@ describe('probe engine worker', () => {
     const port = await new Promise<number>((resolve) => server!.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
     const url = `http://127.0.0.1:${port}/`;
     const dir = mkdtempSync(join(tmpdir(), 'slaprobe-engine-'));
-    writeFileSync(join(dir, 'c.yaml'), `agent: {listen: "127.0.0.1:0", data_dir: ${dir}/data, log_level: debug}\ntargets:\n  - {name: slow, kind: http, url: "${url}", interval: 100ms, timeout: 90ms}\n`);
+    writeFileSync(join(dir, 'c.yaml'), `agent: {listen: "127.0.0.1:0", data_dir: ${dir}/data, log_level: debug}\ntargets:\n  - {name: slow, kind: http, url: "${url}", interval: 200ms, timeout: 190ms}\n`);
 
-    const worker: number[] = [];
+    let worker: number[] = [];
     const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) { if (!l) continue; const o = JSON.parse(l); if (o.msg === 'probe' && o.phases?.ttfb !== undefined) worker.push(o.phases.ttfb); } cb(); } });
     const agent = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('debug', sink) });
+    let unblocked: number[];
     try {
+      await sleep(4_000);
+      unblocked = worker;
+      worker = [];
       await blockAtRandom(4_000);
       await sleep(200);
     } finally {
@@ -61,13 +67,14 @@ describe('probe engine worker', () => {
     clearInterval(loop);
     await sleep(300);
 
-    expect(worker.length).toBeGreaterThanOrEqual(15);
+    expect(unblocked.length).toBeGreaterThanOrEqual(10);
+    expect(worker.length).toBeGreaterThanOrEqual(10);
     expect(main.length).toBeGreaterThanOrEqual(15);
     for (const x of worker) expect(x).toBeGreaterThanOrEqual(0.029);
     // Control: on the main thread, a good share of runs read the blocks (about half expected).
     expect(inflated(main)).toBeGreaterThan(0.2);
-    console.log(`inflated: main ${inflated(main).toFixed(2)} worker ${inflated(worker).toFixed(2)}`);
-    // The engine worker: the server's 30 ms, give or take a noisy machine.
-    expect(inflated(worker)).toBeLessThan(0.1);
+    console.log(`inflated: main ${inflated(main).toFixed(2)} worker ${inflated(worker).toFixed(2)} (unblocked ${inflated(unblocked).toFixed(2)})`);
+    // The engine worker: the server's 30 ms, give or take what the machine does unblocked.
+    expect(inflated(worker)).toBeLessThan(inflated(unblocked) + 0.1);
   });
 });
