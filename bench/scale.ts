@@ -135,7 +135,7 @@ async function main() {
       writeFileSync(out, JSON.stringify({
         date: new Date().toISOString(),
         command: `node bench/scale.ts ${process.argv.slice(2).join(' ')}`.trim(),
-        machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageBefore: readFileSync('/proc/loadavg', 'utf8').trim() },
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageAtEnd: readFileSync('/proc/loadavg', 'utf8').trim() },
         settings: { mix, intervalMs, warmupMs, windowSeconds: windowS, concurrency: Number(args.concurrency) },
         kinds, row,
       }, null, 2) + '\n');
