@@ -96,7 +96,7 @@ function statFields(pid: number | string): string[] | undefined {
   }
 }
 
-interface TreeCpu { self: number; reaped: number; live: number; liveCount: number; liveRssMiB: number; livePids: number[] }
+interface TreeCpu { self: number; reaped: number; live: number; liveCount: number; liveRssMiB: number; livePids: number[]; liveNs: Map<number, number> }
 
 /** Proportional set size of a process, MiB (0 once it is gone). */
 function pssMiB(pid: number): number {
@@ -118,6 +118,9 @@ function treeCpu(pid: number): TreeCpu {
   let liveCount = 0;
   let liveRssPages = 0;
   const livePids: number[] = [];
+  // Nanoseconds on CPU per live child (/proc/PID/schedstat): a ping runs a few microseconds
+  // per packet, between clock ticks, and utime + stime hardly ever charge it one.
+  const liveNs = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || name === String(pid)) continue;
     const f = statFields(name);
@@ -126,9 +129,12 @@ function treeCpu(pid: number): TreeCpu {
     liveRssPages += Number(f[21]);
     liveCount++;
     livePids.push(Number(name));
+    try {
+      liveNs.set(Number(name), Number(readFileSync(`/proc/${name}/schedstat`, 'utf8').split(' ')[0]));
+    } catch { /* gone */ }
   }
   const f = statFields(pid)!;
-  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK, live: live / CLK_TCK, liveCount, liveRssMiB: (liveRssPages * 4096) / 2 ** 20, livePids };
+  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK, live: live / CLK_TCK, liveCount, liveRssMiB: (liveRssPages * 4096) / 2 ** 20, livePids, liveNs };
 }
 const treeTotal = (t: TreeCpu) => t.self + t.reaped + t.live;
 
@@ -166,6 +172,8 @@ interface Row {
   cpuSeconds: number;
   /** slaprobe: of cpuSeconds, the ping children's part. */
   childCpuSeconds: number;
+  /** slaprobe: CPU of the ping children alive at both ends of the window, from schedstat (ns). */
+  childSchedSeconds: number;
   cpuPercentOfCore: number;
   cpuSecondsPer1000: number;
   rssMiB: number;
@@ -197,7 +205,8 @@ async function measure(
   const sent = m1.sent - m0.sent;
   return {
     prober, hosts: n, rate: (n * packets * 1000) / intervalMs, windowSeconds: elapsed, sent, received: m1.received - m0.received,
-    sentPerSecond: sent / elapsed, cpuSeconds: cpu, childCpuSeconds: childCpu, cpuPercentOfCore: (100 * cpu) / elapsed,
+    sentPerSecond: sent / elapsed, cpuSeconds: cpu, childCpuSeconds: childCpu,
+    childSchedSeconds: [...r1.tree.liveNs].reduce((a, [p, ns]) => a + (r0.tree.liveNs.has(p) ? ns - r0.tree.liveNs.get(p)! : 0), 0) / 1e9, cpuPercentOfCore: (100 * cpu) / elapsed,
     cpuSecondsPer1000: (1000 * cpu) / sent, rssMiB: mem.rss, hwmMiB: mem.hwm,
     ...(prober === 'slaprobe' ? { pingChildren: kids } : {}),
     latenessP99Ms: m0.lateness && m1.lateness ? 1000 * bucketQuantile(0.99, m0.lateness, m1.lateness) : null,
@@ -277,10 +286,11 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const header = ['prober', 'hosts', 'pkt/s asked', 'pkt/s sent', 'received %', 'CPU % of core', 'of which ping %', 'CPU s / 1k pkts', 'RSS MiB', 'peak RSS MiB', 'ping procs (avg/max, PSS MiB)', 'lateness p99 ms', 'others on CPU 0 %', 'run-queue wait %'];
+  const header = ['prober', 'hosts', 'pkt/s asked', 'pkt/s sent', 'received %', 'CPU % of core', 'of which ping %', 'ping % (schedstat)', 'CPU s / 1k pkts', 'RSS MiB', 'peak RSS MiB', 'ping procs (avg/max, PSS MiB)', 'lateness p99 ms', 'others on CPU 0 %', 'run-queue wait %'];
   const table = rows.map((r) => [
     r.prober, String(r.hosts), f(r.rate, 0), f(r.sentPerSecond), f((100 * r.received) / r.sent, 2), f(r.cpuPercentOfCore, 2),
-    r.prober === 'slaprobe' ? f((100 * r.childCpuSeconds) / r.windowSeconds, 2) : '-', f(r.cpuSecondsPer1000, 3), f(r.rssMiB), f(r.hwmMiB),
+    r.prober === 'slaprobe' ? f((100 * r.childCpuSeconds) / r.windowSeconds, 2) : '-',
+    r.prober === 'slaprobe' ? f((100 * r.childSchedSeconds) / r.windowSeconds, 2) : '-', f(r.cpuSecondsPer1000, 3), f(r.rssMiB), f(r.hwmMiB),
     r.pingChildren ? `${f(r.pingChildren.count)}/${r.pingChildren.maxCount}, ${f(r.pingChildren.pssMiB)}` : '-',
     f(r.latenessP99Ms, 2), f(r.otherOnProberCpuPercent), f(r.runQueueWaitPercent),
   ]);
