@@ -69,5 +69,5 @@ export function killAgents(): void {
 
 /** The agent's HTTP address, from its start line. */
 export async function agentUrl(a: AgentProcess): Promise<string> {
-  return `http://${String((await a.logLine((l) => l['msg'] === 'slaprobe agent started'))['listen'])}`;
+  return `http://${String((await a.logLine((l) => String(l['msg']).startsWith('slaprobe agent started')))['listen'])}`;
 }
