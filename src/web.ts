@@ -99,7 +99,9 @@ export function httpsOptions(tls: NonNullable<WebConfig['tls']>): ServerOptions 
 
 // A hash to compare against for unknown users, so a wrong user name costs what a wrong
 // password does (no user enumeration by timing).
-const DUMMY = bcrypt.hashSync('slaprobe-no-such-user', 10);
+// Made on first use: hashing costs ~0.6 s of CPU, which an agent without basic auth never pays.
+let dummy: string | undefined;
+const dummyHash = () => (dummy ??= bcrypt.hashSync('slaprobe-no-such-user', 10));
 
 /**
  * Checks a request against the web config: 'ok', or the status and reason to answer with.
@@ -129,7 +131,7 @@ export function createAuthorizer(web: WebConfig): (req: IncomingMessage) => Prom
     const hash = Object.hasOwn(web.users, user) ? web.users[user]! : undefined;
     const id = createHash('sha256').update(`${user}\0${pass}\0${hash ?? ''}`).digest('hex');
     if (hash !== undefined && good.has(id)) return 'ok';
-    const ok = await bcrypt.compare(pass, hash ?? DUMMY);
+    const ok = await bcrypt.compare(pass, hash ?? dummyHash());
     if (ok && hash !== undefined) {
       if (good.size > 1000) good.clear();
       good.add(id);
