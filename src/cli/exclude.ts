@@ -75,8 +75,9 @@ export async function excludeCommand(argv: string[]): Promise<number> {
   let store;
   try {
     // Adding may create the store (exclusions recorded before the agent's first run); list
-    // and remove need one.
-    store = openStore(v['data-dir'] ?? config.agent.data_dir, { mustExist: add === undefined });
+    // and remove need one. Listing only reads, so it works on a store this user cannot write.
+    const listing = add === undefined && removeId === undefined;
+    store = openStore(v['data-dir'] ?? config.agent.data_dir, { mustExist: add === undefined, readOnly: listing });
   } catch (e) {
     if (e instanceof StoreError) {
       process.stderr.write(`slaprobe exclude: ${e.message}\n`);

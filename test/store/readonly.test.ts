@@ -47,6 +47,19 @@ describe('a store this user cannot write', () => {
     expect(readFileSync(storePath(join(dir, 'data'))).equals(before)).toBe(true);
   });
 
+  it('exclude list opens it read-only and lists what it holds', () => {
+    const { dir, cfg } = storeOwnedByRoot();
+    const s = openStore(join(dir, 'data'));
+    s.addExclusion({ service: 'meeting', start: Date.parse('2026-11-02T00:40:00Z'), end: Date.parse('2026-11-02T00:45:00Z'), reason: 'carrier fault 4711', created_at: Date.now() });
+    s.close();
+    const before = readFileSync(storePath(join(dir, 'data')));
+    const r = asNobody(['exclude', 'list', '--config', cfg, '--format', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const list = JSON.parse(r.stdout) as { service: string; reason: string }[];
+    expect(list.map((x) => [x.service, x.reason])).toEqual([['meeting', 'carrier fault 4711']]);
+    expect(readFileSync(storePath(join(dir, 'data'))).equals(before)).toBe(true);
+  });
+
   it('the agent refuses it as "not writable", with the path and the fix, not as corrupt', () => {
     const { dir, cfg } = storeOwnedByRoot();
     const r = asNobody(['run', '--config', cfg]);
