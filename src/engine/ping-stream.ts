@@ -24,9 +24,8 @@
 // agent died exits at its next line (SIGPIPE), so no ping outlives the agent for long.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { IcmpTarget } from '../config/types.ts';
-import { resolveHost } from '../probes/connect.ts';
-import { classify, detailOf } from '../probes/errors.ts';
-import { findPing } from '../probes/icmp.ts';
+import { detailOf } from '../probes/errors.ts';
+import { pingAndAddress } from '../probes/icmp.ts';
 import { type PacketTrain, type ProbeFn, type ProbeResult, fail } from '../probes/types.ts';
 
 /** Packets per ping process: iputils' icmp_seq is 16 bits; a new process starts before it wraps. */
@@ -179,15 +178,9 @@ export function stopStreams(): void {
  */
 export const icmpStreamProbe: ProbeFn = async (target, signal) => {
   const t = target as IcmpTarget;
-  const bin = findPing();
-  if (!bin) return fail('ping_unavailable', 'no executable "ping" on PATH; install iputils-ping (Debian/Ubuntu: apt-get install iputils-ping)', { code: 'ENOENT' });
-  let address: string;
-  try {
-    address = await resolveHost(t.host, t.ip_protocol);
-  } catch (e) {
-    const c = classify(e);
-    return fail(c.reason, detailOf(e), { code: c.code });
-  }
+  const found = await pingAndAddress(t);
+  if (!('address' in found)) return found;
+  const { bin, address } = found;
   const key = `${address}|${gapOf(t)}|${t.size}`;
   let s = streams.get(t.name);
   if (s?.exited) {

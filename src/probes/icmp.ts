@@ -8,19 +8,29 @@ import ping from 'ping';
 import type { IcmpTarget } from '../config/types.ts';
 import { resolveHost } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
-import { type ProbeFn, fail } from './types.ts';
+import { type ProbeFn, type ProbeResult, fail } from './types.ts';
 
-export const icmpProbe: ProbeFn = async (target, signal) => {
-  const t = target as IcmpTarget;
+/**
+ * What both icmp probes (this train, the agent's long-lived stream) need before ping runs:
+ * the ping executable and the target's numeric address; or the failed run saying which is
+ * missing (a DNS failure classified from its errno code).
+ */
+export async function pingAndAddress(t: IcmpTarget): Promise<{ bin: string; address: string } | ProbeResult> {
   const bin = findPing();
   if (!bin) return fail('ping_unavailable', 'no executable "ping" on PATH; install iputils-ping (Debian/Ubuntu: apt-get install iputils-ping)', { code: 'ENOENT' });
-  let ip: string;
   try {
-    ip = await resolveHost(t.host, t.ip_protocol);
+    return { bin, address: await resolveHost(t.host, t.ip_protocol) };
   } catch (e) {
     const c = classify(e);
     return fail(c.reason, detailOf(e), { code: c.code });
   }
+}
+
+export const icmpProbe: ProbeFn = async (target, signal) => {
+  const t = target as IcmpTarget;
+  const found = await pingAndAddress(t);
+  if (!('address' in found)) return found;
+  const ip = found.address;
   if (signal.aborted) return fail('timeout', 'run timed out before ping started', { code: 'ABORT_ERR' });
   const v6 = ip.includes(':');
   // -w (deadline) bounds the whole process inside the run's timeout; -W is the wait for the
