@@ -149,13 +149,18 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     refreshTimer.unref();
   };
 
+  /** The period gauges of one service and policy: gone while there is no data, or the policy is. */
+  const removePeriodGauges = (l: { service: string; sla: string }) => {
+    m.availabilityRatio.remove(l);
+    m.errorBudgetRemainingRatio.remove(l);
+    m.errorBudgetRemainingSeconds.remove(l);
+    m.periodUnavailableSeconds.remove(l);
+  };
+
   const setReportMetrics = (s: ServiceConfig, p: SlaPolicy, r: PeriodReport) => {
     const l = { service: s.name, sla: p.name };
     if (r.availability === null) {
-      m.availabilityRatio.remove(l);
-      m.errorBudgetRemainingRatio.remove(l);
-      m.errorBudgetRemainingSeconds.remove(l);
-      m.periodUnavailableSeconds.remove(l);
+      removePeriodGauges(l);
     } else {
       m.availabilityRatio.set(l, r.availability / 100);
       if (r.budget.remaining_ratio !== null) m.errorBudgetRemainingRatio.set(l, r.budget.remaining_ratio);
@@ -171,10 +176,7 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
 
   const removePolicyMetrics = (service: string, sla: string) => {
     const l = { service, sla };
-    m.availabilityRatio.remove(l);
-    m.errorBudgetRemainingRatio.remove(l);
-    m.errorBudgetRemainingSeconds.remove(l);
-    m.periodUnavailableSeconds.remove(l);
+    removePeriodGauges(l);
     m.credit.remove({ ...l, unit: 'minutes' });
     m.credit.remove({ ...l, unit: 'percent' });
     for (const state of STATES) m.serviceSeconds.remove({ ...l, state });
