@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { openStore, storePath } from '../../src/store/index.ts';
 import { BIN } from '../support/agent-process.ts';
 
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+// CAP_DAC_READ_SEARCH lets nobody read the checkout wherever it lies (a clone under a 0700
+// mktemp folder, as CI may make) and grants no write: the store stays unwritable to it.
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
 const asNobody = (args: string[]) => spawnSync(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
 
 function storeOwnedByRoot(): { dir: string; cfg: string } {
