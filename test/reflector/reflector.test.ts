@@ -79,10 +79,13 @@ describe('junk from a peer\'s address never spends that peer\'s budget', () => {
   // rate_limit 300/s; the probe sends 100/s; the flood 1,000/s from the same address
   // (127.0.0.1, as a spoofer would), for the whole train.
   const RATE = 300;
-  async function probeUnderFlood(flood: () => Buffer): Promise<{ sent: number; received: number; metrics: Metrics }> {
+  async function probeUnderFlood(flood: () => Buffer): Promise<{ sent: number; received: number; metrics: Metrics; flooded: number; floodAnswers: number; seconds: number }> {
     const { refl, metrics } = await start(RATE);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    // The reflector's answers to the flood come back to its socket: they count against the budget.
+    let floodAnswers = 0;
+    sock.on('message', () => floodAnswers++);
     // Spread evenly (a packet a millisecond), not in bursts that would leave the bucket gaps.
     const t0 = performance.now();
     let flooded = 0;
@@ -93,7 +96,11 @@ describe('junk from a peer\'s address never spends that peer\'s budget', () => {
     try {
       await sleep(300); // the flood is on before the first probe packet
       const r = await udpEchoProbe(echoTarget(refl.address.port, { packets: 300, spacing: 10, packet_timeout: 300 }), AbortSignal.timeout(20_000));
-      return { sent: r.packets!.sent, received: r.packets!.received, metrics };
+      clearInterval(timer);
+      await sleep(100); // the last answers to the flood are on their way
+      // Every answer counted was sent inside [t0, now]: the window the budget is reckoned over.
+      const seconds = (performance.now() - t0) / 1000;
+      return { sent: r.packets!.sent, received: r.packets!.received, metrics, flooded, floodAnswers, seconds };
     } finally {
       clearInterval(timer);
       sock.close();
@@ -117,10 +124,18 @@ describe('junk from a peer\'s address never spends that peer\'s budget', () => {
     let seq = 0;
     const session = randomBytes(8);
     const valid = () => encodeRequest(ECHO_KEY, { keyId: 'k1', session, seq: seq++, wallSeconds: Math.floor(Date.now() / 1000), sendNs: 1n }, 172);
-    const { sent, received, metrics } = await probeUnderFlood(valid);
+    const { sent, received, metrics, flooded, floodAnswers, seconds } = await probeUnderFlood(valid);
     expect(sent).toBe(300);
+    // The flood outran the budget (a burst of RATE, then RATE a second), or the case proves nothing.
+    const budget = RATE * (1 + seconds);
+    expect(flooded).toBeGreaterThan(2 * budget);
     expect(await value(metrics, 'slaprobe_reflector_packets_total', { result: 'rate_limited' })).toBeGreaterThan(1000);
-    // 1,100 packets/s against a budget of 300/s: most of the probe's packets go unanswered.
-    expect(received).toBeLessThan(sent / 2);
+    // The flood's valid packets are answered from the peer's budget, and the probe's share with
+    // them: every answer together stays within the one budget. The bound holds however a busy
+    // machine bunches the flood; a fixed share of the probe's packets would not (a late flood
+    // timer leaves tokens for the probe's next packets). A bucket of the probe's own would put
+    // the sum near budget + 300.
+    expect(floodAnswers).toBeGreaterThan(0);
+    expect(received + floodAnswers).toBeLessThanOrEqual(budget);
   }, 30_000);
 });
