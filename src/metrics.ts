@@ -320,8 +320,8 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     }),
     incidents: new Counter({
       name: 'slaprobe_incidents_total',
-      help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial), as the service\'s first policy delimits them; every level exists at 0 from the first scrape.',
-      labelNames: ['service', 'level'] as const,
+      help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial), as each policy delimits them (its merge_within); every level exists at 0 from the first scrape.',
+      labelNames: ['service', 'sla', 'level'] as const,
       registers: r,
     }),
     qualityBreachedSince: new Gauge({

@@ -180,7 +180,9 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     m.credit.remove({ ...l, unit: 'minutes' });
     m.credit.remove({ ...l, unit: 'percent' });
     for (const state of STATES) m.serviceSeconds.remove({ ...l, state });
+    for (const level of LEVELS) m.incidents.remove({ ...l, level });
     counted.delete(`${service}\0${sla}`);
+    incidentsSeen.delete(`${service}\0${sla}`);
   };
 
   const countSeconds = (s: ServiceConfig, p: SlaPolicy, r: PeriodReport, t: number, recorded: ReturnType<Store['exclusions']>) => {
@@ -208,17 +210,19 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     for (const st of STATES) inc(st, values[st] - (before[st] ?? 0));
   };
 
-  const countIncidents = (s: ServiceConfig, r: PeriodReport) => {
-    let seen = incidentsSeen.get(s.name);
+  const countIncidents = (s: ServiceConfig, p: SlaPolicy, r: PeriodReport) => {
+    const key = `${s.name}\0${p.name}`;
+    const l = { service: s.name, sla: p.name };
+    let seen = incidentsSeen.get(key);
     const first = !seen;
-    if (!seen) incidentsSeen.set(s.name, (seen = new Set()));
-    if (first) for (const level of LEVELS) m.incidents.inc({ service: s.name, level }, 0);
+    if (!seen) incidentsSeen.set(key, (seen = new Set()));
+    if (first) for (const level of LEVELS) m.incidents.inc({ ...l, level }, 0);
     for (const i of r.incidents) {
       // One count per incident and level reached: an L3 that becomes L1 counts in both.
       const key = `${i.start}:${i.level}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      if (!first) m.incidents.inc({ service: s.name, level: i.level });
+      if (!first) m.incidents.inc({ ...l, level: i.level });
     }
   };
 
@@ -231,8 +235,8 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
         setReportMetrics(s, p, r);
         const cp = counterPeriod(p, t);
         countSeconds(s, p, cp.label === r.period.label && cp.start === r.period.start ? r : reportService(store, s, p, cp, config.maintenance, recorded, t), t, recorded);
+        countIncidents(s, p, r);
         if (i === 0) {
-          countIncidents(s, r);
           const open = r.windows.find((w) => w.end === null);
           if (open) m.outageOpenSince.set({ service: s.name }, open.start / 1000);
         }
@@ -271,8 +275,6 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
       for (const s of gone) {
         m.serviceUp.remove({ service: s.name });
         m.outageOpenSince.remove({ service: s.name });
-        for (const level of LEVELS) m.incidents.remove({ service: s.name, level });
-        incidentsSeen.delete(s.name);
         svcState.delete(s.name);
       }
       for (const s of config.services) for (const p of policiesOf(s)) {

@@ -33,8 +33,8 @@ afterEach(() => {
 
 const t0 = T('2026-11-10T00:00:00Z');
 
-function setup() {
-  const cfg = parseConfig(CONFIG, 'policies.yaml');
+function setup(yaml = CONFIG) {
+  const cfg = parseConfig(yaml, 'policies.yaml');
   const metrics = createMetrics({ region: 'eu', version: 't', defaultMetrics: false });
   const log = pino({ level: 'silent' }, new Writable({ write(_c, _e, cb) { cb(); } }));
   let clock = t0;
@@ -74,8 +74,8 @@ describe('availability metrics per policy', () => {
         expect(text).toContain(`slaprobe_service_seconds_total{service="${service}",sla="${sla}",state="${state}",region="eu"} 0`);
       }
     }
-    for (const service of ['meet', 'rooms']) for (const level of ['L1', 'L2', 'L3']) {
-      expect(text).toContain(`slaprobe_incidents_total{service="${service}",level="${level}",region="eu"} 0`);
+    for (const [service, sla] of [['meet', 'udesk'], ['meet', 'hedu'], ['rooms', 'default']]) for (const level of ['L1', 'L2', 'L3']) {
+      expect(text).toContain(`slaprobe_incidents_total{service="${service}",sla="${sla}",level="${level}",region="eu"} 0`);
     }
   });
 
@@ -147,6 +147,18 @@ describe('availability metrics per policy', () => {
     runs(t0 + 20 * 60_000, t0 + 30 * 60_000, (t) => t >= t0 + 22 * 60_000, 'mcu');
     expect(await seconds('hedu', 'down_counted', 'rooms')).toBe(2 * 60);
     expect(await metrics.registry.metrics()).not.toContain('service="rooms",sla="default"');
+  });
+
+  it('incidents are counted per policy, as each delimits them: merge_within joins two outages under one policy only', async () => {
+    const { runs, value, report } = setup(CONFIG.replace('sla: [udesk, hedu]', 'sla: [hedu, { preset: hedu, name: hedu_flaps, merge_within: 5m }]'));
+    // Down 2 minutes, up 2 minutes, down 2 minutes: two stretches, 2 minutes apart.
+    const down = (t: number) => (t >= t0 + 10 * 60_000 && t < t0 + 12 * 60_000) || (t >= t0 + 14 * 60_000 && t < t0 + 16 * 60_000);
+    runs(t0, t0 + 5 * 60_000, () => true); // the first look: the series start at 0
+    runs(t0 + 5 * 60_000, t0 + 30 * 60_000, (t) => !down(t));
+    const l1 = (sla: string) => report(sla).incidents.filter((i) => i.level === 'L1').length;
+    expect([l1('hedu'), l1('hedu_flaps')]).toEqual([2, 1]);
+    expect(await value('slaprobe_incidents_total', { service: 'meet', sla: 'hedu', level: 'L1' })).toBe(l1('hedu'));
+    expect(await value('slaprobe_incidents_total', { service: 'meet', sla: 'hedu_flaps', level: 'L1' })).toBe(l1('hedu_flaps'));
   });
 
   it('an outage across the month boundary: the counter holds both parts, each period its own', async () => {

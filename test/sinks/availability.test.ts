@@ -76,7 +76,7 @@ describe('availability sink', () => {
     sink.refresh();
     // known time 20 min (the month before t0 is unknown, excluded): (20 - 6) / 20
     expect(await value('slaprobe_availability_ratio', { service: 'meet', sla: 'udesk' })).toBeCloseTo((20 - 6) / 20, 9);
-    expect(await value('slaprobe_incidents_total', { service: 'meet', level: 'L1' })).toBe(1);
+    expect(await value('slaprobe_incidents_total', { service: 'meet', sla: 'udesk', level: 'L1' })).toBe(1);
     expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down_counted' })).toBe(6 * 60);
     expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down' })).toBeCloseTo(6 * 60, 6);
     expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'up' })).toBeCloseTo(14 * 60, 6);
@@ -87,7 +87,7 @@ describe('availability sink', () => {
     expect(await value('slaprobe_error_budget_remaining_seconds', { service: 'meet', sla: 'udesk' })).toBeCloseTo((allowed - 6) * 60, 6);
     // counters only grow: a second refresh adds nothing
     sink.refresh();
-    expect(await value('slaprobe_incidents_total', { service: 'meet', level: 'L1' })).toBe(1);
+    expect(await value('slaprobe_incidents_total', { service: 'meet', sla: 'udesk', level: 'L1' })).toBe(1);
     expect(await value('slaprobe_service_seconds_total', { service: 'meet', sla: 'udesk', state: 'down_counted' })).toBe(6 * 60);
   });
 
