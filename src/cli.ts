@@ -7,6 +7,7 @@ import type { Config } from './config/types.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { VERSION } from './version.ts';
 import { execTuned } from './engine/isolate.ts';
+import { EXIT_INTERNAL } from './cli/exit.ts';
 
 const MAIN_HELP = `slaprobe ${VERSION}: synthetic uptime and network-quality probes for conferencing SLAs
 
@@ -42,7 +43,8 @@ config; SIGTERM/SIGINT stop cleanly.
 const CHECK_HELP = `Usage: slaprobe check-config [--no-secrets] FILE
 
 Validates FILE as slaprobe would load it and prints a summary of its targets and services.
-When ICMP targets exist, also checks that the system ping can run. Exit 0 valid, 2 invalid.
+When ICMP targets exist, also checks that the system ping can run. Exit 0 valid, 2 invalid,
+3 internal error.
 
   --no-secrets   check the structure only: \${ENV} and \${file:} references are not resolved
                  (for a machine, such as CI, without the secrets)
@@ -50,6 +52,18 @@ When ICMP targets exist, also checks that the system ping can run. Exit 0 valid,
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  const [cmd] = argv;
+  // `run` documents 1 for a runtime error; its failures are the agent's, logged as they happen.
+  if (cmd === 'run') return command(argv);
+  try {
+    return await command(argv);
+  } catch (e) {
+    process.stderr.write(`slaprobe ${cmd ?? ''}: internal error (a bug in slaprobe, not a verdict; please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
+
+async function command(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'run':

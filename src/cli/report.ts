@@ -20,6 +20,7 @@ import { OUTCOME_METRIC } from '../fleet/wire.ts';
 import { SOURCE_HELP, SOURCE_OPTIONS, SourceError, readSource, sourceAuth } from '../fleet/source.ts';
 import { StoreError, openStore, type Store } from '../store/index.ts';
 import { withGroupTargets } from '../fleet/sd.ts';
+import { EXIT_INTERNAL } from './exit.ts';
 
 export const REPORT_HELP = `Usage: slaprobe report [--period YYYY-MM | --year YYYY] [--service S] [--sla P]
                        [--format table|json|csv|markdown|html|pdf] [--out DIR] [--config FILE] [--data-dir DIR]
@@ -60,8 +61,7 @@ Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store 
 3 internal error (a bug in slaprobe, not a verdict).
 `;
 
-/** Exit code of an internal error: never 1, which says an SLA was missed. */
-export const EXIT_INTERNAL = 3;
+export { EXIT_INTERNAL };
 
 const FALLBACK: SlaPolicy = DEFAULT_POLICY;
 
