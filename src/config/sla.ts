@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { isTimeZone, parseInstant } from '../availability/calendar.ts';
 import { type Maintenance, parseCron, weeklyToCron } from '../availability/exclusions.ts';
 import type { CreditRule, CreditWhen, Level, Settlement, SlaPolicy } from '../availability/types.ts';
-import { Ctx, type Obj, type Path, bool, describe, duration, isObj, list, mapping, num, oneOf, pathString, str } from './check.ts';
+import { Ctx, type Obj, type Path, bool, describe, duration, formatMs, isObj, list, mapping, num, oneOf, pathString, str } from './check.ts';
 
 export const PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/sla');
 
@@ -280,4 +280,35 @@ export function validateMaintenance(ctx: Ctx, v: unknown, p: Path, services: rea
       ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}),
     }];
   });
+}
+
+function creditText(c: CreditRule): string {
+  switch (c.type) {
+    case 'none':
+      return 'none';
+    case 'multiplier':
+      return `multiplier ${c.factor}x, cap ${c.cap === null ? 'none' : c.cap === 'period' ? 'period' : `${c.cap} min`}, when ${c.when}`;
+    case 'equal_time':
+      return `equal_time, when ${c.when}`;
+    case 'percent_per_point':
+      return `percent_per_point ${c.percent} % below ${c.threshold} (steps ${c.steps}, cap ${c.cap_percent === null ? 'none' : `${c.cap_percent} %`}), when ${c.when}`;
+    case 'tiers':
+      return `tiers ${c.tiers.map((t) => `below ${t.below}: ${t.percent} %`).join(', ')}, when ${c.when}`;
+  }
+}
+
+/** The rules of a policy beyond its headline, in the config's own key names: what `check-config` prints, so an override is seen to take. */
+export function policyRules(p: SlaPolicy): string {
+  const r = p.recovery;
+  return [
+    `merge_within ${formatMs(p.merge_within)}`,
+    `rounding ${p.rounding} per ${p.rounding_scope}`,
+    p.exclusions ? `exclusions apply, excluded_time ${p.excluded_time}` : 'exclusions ignored',
+    `unknown_in_outage ${p.unknown_in_outage}`,
+    `partial_period ${p.partial_period}`,
+    `recovery L1 ${formatMs(r.L1)} L2 ${formatMs(r.L2)} L3 ${formatMs(r.L3)}`,
+    `notify_within ${p.notify_within === null ? 'none' : formatMs(p.notify_within)}`,
+    `credit ${creditText(p.credit)}`,
+    `settlement ${p.settlement.type === 'period' ? 'period' : `contract_year from month ${p.settlement.start_month}`}`,
+  ].join(', ');
 }

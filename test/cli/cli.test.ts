@@ -54,6 +54,22 @@ describe('slaprobe CLI', () => {
     expect(r.stdout).toContain('    sla hedu: 99.968 % per month in Asia/Shanghai, every outage counted, unknown time excluded\n');
   });
 
+  it('check-config prints every rule of each policy, so an override is seen to take (UDESK-13.2(1), HEDU-7.1, HEDU-7.2)', async () => {
+    const f = join(dir, 'rules.yaml');
+    writeFileSync(f, 'targets:\n  - {name: api, kind: tcp, address: "127.0.0.1:9"}\nservices:\n  - {name: meeting, targets: [api], sla: [udesk, {preset: hedu, name: flaps, merge_within: 5m, notify_within: 30m}]}\n  - {name: rooms, targets: [api]}\n');
+    const r = await run('check-config', f);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    const rulesOf = (sla: string) => lines[lines.findIndex((l) => l.startsWith(`    sla ${sla}`)) + 1];
+    expect(rulesOf('udesk')).toBe('      merge_within 0s, rounding up per period, exclusions apply, excluded_time removed, unknown_in_outage down, partial_period from_first_sample, recovery L1 2h L2 4h L3 1d, notify_within none, credit equal_time, when missed, settlement period');
+    expect(rulesOf('flaps')).toContain('merge_within 5m,');
+    expect(rulesOf('flaps')).toContain('excluded_time available,');
+    expect(rulesOf('flaps')).toContain('notify_within 30m,');
+    expect(rulesOf('flaps')).toContain('credit multiplier 10x, cap period, when always,');
+    // A service that names no policy is reported under the default one: check-config says which.
+    expect(r.stdout).toContain('    sla default (the service names none): 99.9 % per month in UTC, every outage counted, unknown time excluded\n');
+  });
+
   it('check-config: invalid file exits 2 with file:line:col and path', async () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, 'targets:\n  - name: a\n    kind: http\n    url: http://127.0.0.1/\n    intervall: 5s\n');
