@@ -9,11 +9,12 @@
 // own instant) does not interleave into flapping, one agent's own fault is not the region's,
 // and a target that moves to another agent (re-sharding) keeps one timeline.
 import type { RegionSpans, TimelineSource } from './service.ts';
-import { applyOutcome, sweep, withOpen, type OpenSegment } from './timeline.ts';
+import { advance, firstSegment, sweep, withOpen, type OpenSegment } from './timeline.ts';
 import type { Span, TargetState } from './types.ts';
 
-interface Track {
-  closed: Span<TargetState>[];
+/** One agent's runs of one target from one region: closed segments and the open one. */
+export interface Track {
+  readonly closed: Span<TargetState>[];
   open?: OpenSegment;
 }
 
@@ -23,6 +24,13 @@ export interface Evidence extends TimelineSource {
    * earlier than the previous run of the same target and region: it was not applied.
    */
   add(target: string, region: string, t: number, success: boolean, interval: number, agent?: string): boolean;
+  /**
+   * The track of one target, region and agent (created), for a reader that folds many runs
+   * into it with addTo: no lookup of three names per run.
+   */
+  track(target: string, region: string, agent?: string): Track;
+  /** add() into a track from track(). */
+  addTo(track: Track, t: number, success: boolean, interval: number): boolean;
   /** One run's quality verdict (true = breached), folded like outcomes. False when out of order. */
   addDegraded(target: string, region: string, t: number, degraded: boolean, interval: number, agent?: string): boolean;
   targets(): string[];
@@ -36,17 +44,25 @@ export interface Evidence extends TimelineSource {
 /** target -> region -> agent -> track */
 type Tracks = Map<string, Map<string, Map<string, Track>>>;
 
-function fold(tracks: Tracks, target: string, region: string, agent: string, t: number, ok: boolean, interval: number): boolean {
+function trackOf(tracks: Tracks, target: string, region: string, agent: string): Track {
   let byRegion = tracks.get(target);
   if (!byRegion) tracks.set(target, (byRegion = new Map()));
   let byAgent = byRegion.get(region);
   if (!byAgent) byRegion.set(region, (byAgent = new Map()));
   let tr = byAgent.get(agent);
   if (!tr) byAgent.set(agent, (tr = { closed: [] }));
-  const r = applyOutcome(tr.open, { t, success: ok }, interval);
-  if (r.outOfOrder) return false;
-  if (r.closed) tr.closed.push(r.closed);
-  tr.open = r.open;
+  return tr;
+}
+
+function fold(tr: Track, t: number, ok: boolean, interval: number): boolean {
+  const open = tr.open;
+  if (!open) {
+    tr.open = firstSegment(t, ok, t, interval);
+    return true;
+  }
+  if (t < open.last) return false;
+  const closed = advance(open, t, ok, t, interval);
+  if (closed) tr.closed.push(closed);
   return true;
 }
 
@@ -64,15 +80,17 @@ export function createEvidence(): Evidence {
     count: 0,
     first: Infinity,
     last: -Infinity,
-    add(target, region, t, success, interval, agent = '') {
-      if (!fold(outcomes, target, region, agent, t, success, interval)) return false;
+    add: (target, region, t, success, interval, agent = '') => ev.addTo(trackOf(outcomes, target, region, agent), t, success, interval),
+    track: (target, region, agent = '') => trackOf(outcomes, target, region, agent),
+    addTo(track, t, success, interval) {
+      if (!fold(track, t, success, interval)) return false;
       ev.count++;
       if (t < ev.first) ev.first = t;
       if (t > ev.last) ev.last = t;
       return true;
     },
     addDegraded(target, region, t, degraded, interval, agent = '') {
-      return fold(quality, target, region, agent, t, !degraded, interval);
+      return fold(trackOf(quality, target, region, agent), t, !degraded, interval);
     },
     targets: () => [...outcomes.keys()].sort(),
     regions: () => [...new Set([...outcomes.values()].flatMap((m) => [...m.keys()]))].sort(),

@@ -2,9 +2,12 @@
 // Lines, one outcome a line, read as a stream (a month of 100 targets at 10 s is 27 million
 // lines; only the per-target segments are kept). Fields: timestamp (RFC 3339 with offset, or
 // Unix seconds), target, success (true/false, 1/0), and optional region, agent, rtt_ms, reason.
-import { createReadStream } from 'node:fs';
+// The common CSV line (unquoted, Unix seconds) is parsed from its bytes: no string and no
+// object per line, names decoded once. Any other line goes through the general parser, whose
+// checks and messages are the reader's rules; the fast one only ever hands a line over.
+import { open, type FileHandle } from 'node:fs/promises';
 import { parseInstant } from './calendar.ts';
-import { createEvidence, type Evidence } from './evidence.ts';
+import { createEvidence, type Evidence, type Track } from './evidence.ts';
 
 export class SamplesError extends Error {
   readonly code = 'SLAPROBE_SAMPLES_INVALID';
@@ -51,6 +54,8 @@ export interface ReadSamplesOptions {
   range?: { start: number; end: number };
   /** Called about once a second while reading, with the sample lines read so far. */
   onProgress?: (samples: number, elapsedMs: number) => void;
+  /** Every line through the general parser, none through the byte-level one (tests compare them). */
+  generalOnly?: boolean;
 }
 
 /** 1e11 s is the year 5138: a numeric timestamp beyond is Unix milliseconds, not seconds. */
@@ -98,15 +103,96 @@ export function splitCsv(line: string): string[] {
   return out;
 }
 
+/** Bytes read at a time; a longer line grows the buffer. */
+export const READ_BYTES = 1 << 20;
+
+/**
+ * Names met in a file (targets, regions or agents), each given a small number: by its text
+ * (the general parser) or by its bytes (the fast one), so a name is decoded once, not on
+ * every line. Two byte strings that decode alike (invalid UTF-8 becomes U+FFFD) are one name,
+ * as they are to the general parser.
+ */
+function createNames() {
+  const ids = new Map<string, number>();
+  const texts: string[] = [];
+  // Open addressing over the byte strings seen: slot -> entry + 1 (0 = free).
+  let slots = new Int32Array(256);
+  const hashes: number[] = [];
+  const bytes: Buffer[] = [];
+  const idOf: number[] = [];
+  const ofText = (text: string): number => {
+    let id = ids.get(text);
+    if (id === undefined) {
+      id = texts.length;
+      texts.push(text);
+      ids.set(text, id);
+    }
+    return id;
+  };
+  const place = (k: number) => {
+    const mask = slots.length - 1;
+    let j = hashes[k]! & mask;
+    while (slots[j] !== 0) j = (j + 1) & mask;
+    slots[j] = k + 1;
+  };
+  return {
+    texts,
+    ofText,
+    ofBytes(buf: Buffer, a: number, b: number): number {
+      let h = 0x811c9dc5;
+      for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i]!, 16777619);
+      const mask = slots.length - 1;
+      for (let j = h & mask; slots[j] !== 0; j = (j + 1) & mask) {
+        const k = slots[j]! - 1;
+        if (hashes[k] !== h) continue;
+        const x = bytes[k]!;
+        if (x.length !== b - a) continue;
+        let i = 0;
+        while (i < x.length && x[i] === buf[a + i]) i++;
+        if (i === x.length) return idOf[k]!;
+      }
+      const k = bytes.length;
+      bytes.push(Buffer.from(buf.subarray(a, b)));
+      hashes.push(h);
+      idOf.push(ofText(buf.toString('utf8', a, b)));
+      if (2 * bytes.length > slots.length) {
+        slots = new Int32Array(slots.length * 2);
+        for (let e = 0; e < bytes.length; e++) place(e);
+      } else place(k);
+      return idOf[k]!;
+    },
+  };
+}
+
+/** A target seen from a region: its last outcome (duplicates) and its agents' tracks. */
+interface Series {
+  target: string;
+  targetId: number;
+  region: string;
+  interval: number;
+  lastT: number;
+  lastOk: boolean;
+  lastLine: number;
+  tracks: (Track | undefined)[];
+}
+
+/** ASCII bytes String.prototype.trim removes, and any non-ASCII byte (U+00A0, U+3000 ...). */
+const trimmable = (c: number) => c <= 32 || c >= 128;
+
 export async function readSamples(file: string, opts: ReadSamplesOptions): Promise<SamplesTimeline> {
   const evidence = createEvidence();
   const stats: SampleStats = {
     samples: 0, skipped: 0, duplicates: { count: 0 }, future: { count: 0 }, milliseconds: { count: 0 },
     outside: { count: 0, first: Infinity, last: -Infinity }, targets: new Map(), elapsed_ms: 0,
   };
-  // Last sample per target and region: duplicates of one instant are adjacent in time order.
-  const lastOf = new Map<string, { t: number; ok: boolean; line: number }>();
+  const targetNames = createNames();
+  const regionNames = createNames();
+  const agentNames = createNames();
+  // target id -> region id -> series; target id -> its counts in stats.targets
+  const series: (Series | undefined)[][] = [];
+  const perTarget: ({ count: number; first: number; last: number } | undefined)[] = [];
   const now = opts.now ?? Infinity;
+  const range = opts.range;
   const started = Date.now();
   let progressAt = started + 1000;
   let csvFields = 0;
@@ -129,8 +215,49 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     opts.onBadLine?.(m);
   };
 
+  const seriesOf = (targetId: number, regionId: number): Series => {
+    const row = (series[targetId] ??= []);
+    let s = row[regionId];
+    if (!s) {
+      const target = targetNames.texts[targetId]!;
+      row[regionId] = s = { target, targetId, region: regionNames.texts[regionId]!, interval: opts.intervalOf(target), lastT: NaN, lastOk: false, lastLine: 0, tracks: [] };
+    }
+    return s;
+  };
+
+  /**
+   * Folds one sample already checked (not a duplicate of the series' last instant). False
+   * when it is earlier than its agent's previous run: nothing was counted.
+   */
+  const record = (s: Series, agentId: number, t: number, ok: boolean, msValue: string | undefined): boolean => {
+    const track = (s.tracks[agentId] ??= evidence.track(s.target, s.region, agentNames.texts[agentId]!));
+    if (!evidence.addTo(track, t, ok, s.interval)) return false;
+    s.lastT = t;
+    s.lastOk = ok;
+    s.lastLine = lineNo;
+    stats.samples++;
+    if (msValue !== undefined) {
+      stats.milliseconds.count++;
+      if (stats.milliseconds.line === undefined) [stats.milliseconds.line, stats.milliseconds.value] = [lineNo, msValue];
+    } else if (t > now) {
+      stats.future.count++;
+      stats.future.line ??= lineNo;
+    } else if (range && (t < range.start || t >= range.end)) {
+      stats.outside.count++;
+      stats.outside.first = Math.min(stats.outside.first, t);
+      stats.outside.last = Math.max(stats.outside.last, t);
+    }
+    const pt = perTarget[s.targetId];
+    if (pt) {
+      pt.count++;
+      pt.first = Math.min(pt.first, t);
+      pt.last = Math.max(pt.last, t);
+    } else stats.targets.set(s.target, (perTarget[s.targetId] = { count: 1, first: t, last: t }));
+    return true;
+  };
+
+  /** The general parser: one decoded line (without its \n), every check with its message. */
   const handle = (raw: string) => {
-    lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
     if (format === undefined) {
@@ -161,6 +288,10 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
         cSuccess = header.get('success')!;
         cRegion = header.get('region') ?? -1;
         cAgent = header.get('agent') ?? -1;
+        starts = new Int32Array(csvFields + 1);
+        ends = new Int32Array(csvFields + 1);
+        noRegion = regionNames.ofText('');
+        noAgent = agentNames.ofText('');
         return;
       }
     }
@@ -204,75 +335,148 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     if (ok === undefined) return fail(`success ${JSON.stringify(success)} is not true or false`);
     const reg = typeof region === 'string' ? region : String(region);
     const who = `${target}${reg ? `@${reg}` : ''}`;
-    const key = `${target}\u0000${reg}`;
-    const prev = lastOf.get(key);
-    if (prev && prev.t === t) {
+    const s = seriesOf(targetNames.ofText(target), regionNames.ofText(reg));
+    if (s.lastT === t) {
       // Two outcomes of one run cannot both be true: which one is, only the file's author
       // knows. Taking either would make the figure depend on the order of lines.
-      if (prev.ok !== ok) {
-        throw new SamplesError([`${file}:${lineNo}: ${who} at ${String(ts)} has success=${ok} here and success=${prev.ok} on line ${prev.line}; one target and region has one outcome per instant: remove the wrong line`]);
+      if (s.lastOk !== ok) {
+        throw new SamplesError([`${file}:${lineNo}: ${who} at ${String(ts)} has success=${ok} here and success=${s.lastOk} on line ${s.lastLine}; one target and region has one outcome per instant: remove the wrong line`]);
       }
       stats.duplicates.count++;
-      if (stats.duplicates.line === undefined) [stats.duplicates.line, stats.duplicates.earlier] = [lineNo, prev.line];
+      if (stats.duplicates.line === undefined) [stats.duplicates.line, stats.duplicates.earlier] = [lineNo, s.lastLine];
       return;
     }
-    if (!evidence.add(target, reg, t, ok, opts.intervalOf(target), typeof agent === 'string' ? agent : String(agent))) return fail(`${who} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
-    lastOf.set(key, { t, ok, line: lineNo });
-    stats.samples++;
     const numeric = typeof ts === 'number' || (typeof ts === 'string' && /^\d+(\.\d+)?$/.test(ts));
-    if (numeric && Number(ts) > MS_LIKE) {
-      stats.milliseconds.count++;
-      if (stats.milliseconds.line === undefined) [stats.milliseconds.line, stats.milliseconds.value] = [lineNo, String(ts)];
-    } else if (t > now) {
-      stats.future.count++;
-      stats.future.line ??= lineNo;
-    } else if (opts.range && (t < opts.range.start || t >= opts.range.end)) {
-      stats.outside.count++;
-      stats.outside.first = Math.min(stats.outside.first, t);
-      stats.outside.last = Math.max(stats.outside.last, t);
+    const ms = numeric && Number(ts) > MS_LIKE ? String(ts) : undefined;
+    if (!record(s, agentNames.ofText(typeof agent === 'string' ? agent : String(agent)), t, ok, ms)) {
+      return fail(`${who} at ${String(ts)} is earlier than its previous line; samples of a target must be in time order (sort the file by timestamp)`);
     }
-    const pt = stats.targets.get(target);
-    if (pt) {
-      pt.count++;
-      pt.first = Math.min(pt.first, t);
-      pt.last = Math.max(pt.last, t);
-    } else stats.targets.set(target, { count: 1, first: t, last: t });
   };
 
-  let stream: ReturnType<typeof createReadStream>;
+  // Where each field of the line at hand starts and ends (one spare, to see one too many).
+  let starts = new Int32Array(1);
+  let ends = new Int32Array(1);
+  // The name '' of a file without a region or agent column.
+  let noRegion = 0;
+  let noAgent = 0;
+  /** The name in column k (maybe empty), or -1 when it has an end the general parser trims. */
+  const optionalName = (names: ReturnType<typeof createNames>, buf: Buffer, k: number): number => {
+    const x = starts[k]!;
+    const y = ends[k]!;
+    if (x < y && (trimmable(buf[x]!) || trimmable(buf[y - 1]!))) return -1;
+    return names.ofBytes(buf, x, y);
+  };
+  /**
+   * The common CSV line parsed from its bytes, no string made: unquoted fields, Unix seconds
+   * or a timestamp parseInstant takes, success true/false/1/0, names without whitespace to
+   * trim at either end. True when it folded the line; false (nothing changed) for the general
+   * parser to take it: a bad line, a duplicate, a quote, anything less common.
+   */
+  const fast = (buf: Buffer, a: number, b: number): boolean => {
+    if (a === b || buf[a] === 35 /* # */) return false;
+    let n = 0;
+    starts[0] = a;
+    for (let i = a; i < b; i++) {
+      const c = buf[i]!;
+      if (c === 44 /* , */) {
+        if (n === csvFields) return false;
+        ends[n++] = i;
+        starts[n] = i + 1;
+      } else if (c === 34 /* " */) return false;
+    }
+    if (n !== csvFields - 1) return false;
+    ends[n] = b;
+    // timestamp: whole Unix seconds up to 12 digits (exact in ms), else parseInstant's way
+    let x = starts[cTs]!;
+    let y = ends[cTs]!;
+    if (x === y) return false;
+    let t = 0;
+    if (y - x <= 12) {
+      for (let i = x; i < y; i++) {
+        const d = buf[i]! - 48;
+        if (d < 0 || d > 9) {
+          t = -1;
+          break;
+        }
+        t = t * 10 + d;
+      }
+    } else t = -1;
+    if (t > MS_LIKE) return false;
+    if (t >= 0) t *= 1000;
+    else {
+      const ts = buf.toString('utf8', x, y).trim();
+      const p = parseInstant(ts);
+      if (p === undefined || (/^\d+(\.\d+)?$/.test(ts) && Number(ts) > MS_LIKE)) return false;
+      t = p;
+    }
+    x = starts[cSuccess]!;
+    y = ends[cSuccess]!;
+    let ok: boolean;
+    const c0 = buf[x];
+    if (y - x === 4 && c0 === 116 && buf[x + 1] === 114 && buf[x + 2] === 117 && buf[x + 3] === 101) ok = true; // true
+    else if (y - x === 5 && c0 === 102 && buf[x + 1] === 97 && buf[x + 2] === 108 && buf[x + 3] === 115 && buf[x + 4] === 101) ok = false; // false
+    else if (y - x === 1 && (c0 === 49 || c0 === 48)) ok = c0 === 49; // 1, 0
+    else return false;
+    x = starts[cTarget]!;
+    y = ends[cTarget]!;
+    if (x === y || trimmable(buf[x]!) || trimmable(buf[y - 1]!)) return false;
+    const targetId = targetNames.ofBytes(buf, x, y);
+    const regionId = cRegion < 0 ? noRegion : optionalName(regionNames, buf, cRegion);
+    const agentId = cAgent < 0 ? noAgent : optionalName(agentNames, buf, cAgent);
+    if (regionId < 0 || agentId < 0) return false;
+    const s = seriesOf(targetId, regionId);
+    if (s.lastT === t) return false;
+    return record(s, agentId, t, ok, undefined);
+  };
+
+  let fh: FileHandle;
   try {
-    stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
+    fh = await open(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SamplesError([`${file}: cannot read samples (${code === 'ENOENT' ? 'no such file' : code}); pass an existing CSV or JSON Lines file with --samples`]);
   }
-  // Lines are cut from each chunk by hand: no per-line promise, as readline's iterator has.
-  let rest = '';
+  // Lines are cut from the bytes and decoded whole, so a character split across two reads
+  // is never cut; the buffer is reused, the partial last line moved to its front.
+  let buf = Buffer.allocUnsafe(READ_BYTES);
+  let have = 0;
+  const general = opts.generalOnly === true;
+  const line = (a: number, b: number) => {
+    lineNo++;
+    const e = b > a && buf[b - 1] === 13 /* \r */ ? b - 1 : b;
+    if (general || format !== 'csv' || !fast(buf, a, e)) handle(buf.toString('utf8', a, b));
+  };
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = rest + chunk;
+    for (;;) {
+      if (have === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+      if (bytesRead === 0) break;
+      const end = have + bytesRead;
       let a = 0;
-      for (let b = text.indexOf('\n'); b >= 0; b = text.indexOf('\n', a)) {
-        handle(text.slice(a, b));
+      for (let b = buf.indexOf(10, have); b >= 0 && b < end; b = buf.indexOf(10, a)) {
+        line(a, b);
         a = b + 1;
       }
-      rest = text.slice(a);
+      have = end - a;
+      if (have > 0 && a > 0) buf.copy(buf, 0, a, end);
       if (opts.onProgress && Date.now() >= progressAt) {
         progressAt = Date.now() + 1000;
         opts.onProgress(stats.samples, Date.now() - started);
       }
     }
+    if (have > 0) line(0, have);
   } catch (e) {
     // A directory opens but cannot be read (EISDIR); a disk can fail mid-file (EIO).
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof SamplesError || code === undefined) throw e;
     throw new SamplesError([`${file}: cannot read samples (${code === 'EISDIR' ? 'a directory, not a file' : code}) after line ${lineNo}; pass a CSV or JSON Lines file with --samples`]);
+  } finally {
+    await fh.close();
   }
-  if (rest !== '') handle(rest);
   stats.elapsed_ms = Date.now() - started;
   if (stats.samples === 0) {
     const what = format === undefined

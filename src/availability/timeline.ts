@@ -41,15 +41,40 @@ export interface Applied {
  * from the first failed run to the first successful run after it, to the millisecond.
  */
 export function applyOutcome(open: OpenSegment | undefined, o: Outcome, interval: number): Applied {
-  const state: TargetState = o.success ? 'up' : 'down';
-  const fresh: OpenSegment = { start: o.t, last: o.t, end: o.t + interval, state, seen: o.seen ?? o.t, runs: 1 };
-  if (!open) return { open: fresh };
+  if (!open) return { open: firstSegment(o.t, o.success, o.seen ?? o.t, interval) };
   if (o.t < open.last) return { open, outOfOrder: true };
-  if (o.t - open.last > GAP_FACTOR * interval) {
-    return { closed: { start: open.start, end: open.end, state: open.state, seen: open.seen }, open: fresh };
+  const next = { ...open };
+  const closed = advance(next, o.t, o.success, o.seen ?? o.t, interval);
+  return closed ? { closed, open: next } : { open: next };
+}
+
+/** The segment a target's first run opens. */
+export function firstSegment(t: number, success: boolean, seen: number, interval: number): OpenSegment {
+  return { start: t, last: t, end: t + interval, state: success ? 'up' : 'down', seen, runs: 1 };
+}
+
+/**
+ * applyOutcome's rule on a segment changed in place, for readers folding millions of runs
+ * (a samples file): no object per run, only the closed span of a state change or a gap.
+ * The caller checks the order first (t >= open.last).
+ */
+export function advance(open: OpenSegment, t: number, success: boolean, seen: number, interval: number): Span<TargetState> | undefined {
+  const state: TargetState = success ? 'up' : 'down';
+  if (t - open.last <= GAP_FACTOR * interval && state === open.state) {
+    open.last = t;
+    open.end = t + interval;
+    open.runs++;
+    return undefined;
   }
-  if (state === open.state) return { open: { ...open, last: o.t, end: o.t + interval, runs: open.runs + 1 } };
-  return { closed: { start: open.start, end: o.t, state: open.state, seen: open.seen }, open: fresh };
+  // After a gap the segment covers one interval past its last run; a state change ends it at this run.
+  const closed = { start: open.start, end: t - open.last > GAP_FACTOR * interval ? open.end : t, state: open.state, seen: open.seen };
+  open.start = t;
+  open.last = t;
+  open.end = t + interval;
+  open.state = state;
+  open.seen = seen;
+  open.runs = 1;
+  return closed;
 }
 
 /** A finished list of spans from closed segments plus the open one, cut at `now`. */
