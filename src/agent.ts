@@ -13,7 +13,8 @@ import { startEngine } from './engine/index.ts';
 import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
 import { createReloader } from './reload.ts';
 import { createAgentServer, listen } from './server.ts';
-import type { WebConfig } from './web.ts';
+import type { WebConfig, WebConfigSource } from './web.ts';
+import type { Server as TlsServer } from 'node:tls';
 import { type Reflector, startReflector } from './reflector/index.ts';
 import { parseWebhook } from './alertmanager/webhook.ts';
 import { createAvailabilitySink } from './sinks/availability.ts';
@@ -35,7 +36,9 @@ export interface AgentOptions {
   listen?: string;
   dataDir?: string;
   logger?: Logger;
-  /** --web.config.file, loaded (src/web.ts): TLS and basic auth for every endpoint. */
+  /** --web.config.file (src/web.ts): TLS and basic auth for every endpoint; read at start (a bad file throws ConfigError) and again whenever it or its PEM files change. */
+  webFile?: string;
+  /** A web config given as it is, never re-read (tests). */
   web?: WebConfig;
   /** --web.enable-lifecycle: serve POST /-/reload. */
   lifecycle?: boolean;
@@ -61,6 +64,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     return Object.freeze({ ...c, agent: Object.freeze({ ...c.agent, ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) }) });
   };
   /** The config file as loaded; `config` is what runs: plus discovered targets, cut to the shard. */
+  // Imported on use: bcrypt and the TLS checks are not loaded by an agent without a web config.
+  const webMod = opts.webFile ? await import('./web.ts') : undefined;
+  const web0 = opts.webFile && webMod ? webMod.loadWebConfig(opts.webFile) : opts.web;
+  let webSource: WebConfigSource | undefined;
   let base = await load();
   const log = opts.logger ?? createLogger(base.agent.log_level, undefined, opts.logFormat ?? defaultLogFormat());
   const metrics = createMetrics({ region: base.agent.region, version: VERSION });
@@ -181,6 +188,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   void scheduler.firstRound().then(() => { firstRoundDone = true; });
 
   const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
+    // A reload reads the web config again too, changed or not (its own errors are logged apart).
+    webSource?.check(true);
     let next: Config;
     try {
       next = await load();
@@ -249,7 +258,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const ready = () => notReady().length === 0;
   const server = createAgentServer({
     registry: () => metrics.registry, ready, readyDetail: () => notReady().join('; '),
-    reload: () => reloader.tryRequest(), ...(opts.lifecycle ? { lifecycle: true } : {}), ...(opts.web ? { web: opts.web } : {}),
+    reload: () => reloader.tryRequest(), ...(opts.lifecycle ? { lifecycle: true } : {}), ...(web0 ? { web: () => webSource?.current() ?? web0 } : {}),
     status: () => statusOf(config, store, Date.now()),
     webhook,
   });
@@ -265,8 +274,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError([`${opts.configFile}: agent.listen: cannot listen on ${config.agent.listen} (${code}); ${code === 'EADDRINUSE' ? 'another process uses that port: pick another with --listen HOST:PORT' : 'check the address'}`]);
   }
+  if (opts.webFile && webMod && web0) {
+    metrics.webConfigReloadSuccess.set(1);
+    webSource = webMod.watchWebConfig(opts.webFile, web0, {
+      log,
+      // New connections get the new certificate; open ones keep theirs.
+      onChange: (next) => { if (next.tls) (server as unknown as TlsServer).setSecureContext(webMod.secureContextOptions(next.tls)); },
+      onResult: (ok) => metrics.webConfigReloadSuccess.set(ok ? 1 : 0),
+    });
+  }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const metricsUrl = `${opts.web?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
+  const metricsUrl = `${web0?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
   log.info({ listen: `${host}:${address.port}`, metrics: metricsUrl, version: VERSION, node: process.version }, `slaprobe agent started; metrics at ${metricsUrl}`);
 
   return {
@@ -276,6 +294,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reload: () => reloader.request(),
     ready,
     async stop() {
+      webSource?.stop();
       discovery?.stop();
       await scheduler.stop();
       await reflector?.close();

@@ -176,7 +176,7 @@ async function runCommand(args: string[]): Promise<number> {
       configFile: v.config ?? EMBEDDED_DEFAULT,
       ...(v.listen ? { listen: v.listen } : {}),
       ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
-      ...(webFile ? { web: (await import('./web.ts')).loadWebConfig(webFile) } : {}),
+      ...(webFile ? { webFile } : {}),
       ...(v['web.enable-lifecycle'] ? { lifecycle: true } : {}),
       ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
     });

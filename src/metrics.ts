@@ -50,6 +50,11 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: '1 if the last configuration load or reload succeeded, 0 if it was rejected.',
       registers: r,
     }),
+    webConfigReloadSuccess: new Gauge({
+      name: 'slaprobe_web_config_last_reload_success',
+      help: '1 if the last read of --web.config.file (at start, or after it or its PEM files changed) was taken, 0 if it was refused and the settings before it stay in force; absent without a web config.',
+      registers: r,
+    }),
     configReloadTimestamp: new Gauge({
       name: 'slaprobe_config_last_reload_success_timestamp_seconds',
       help: 'Unix time of the last successful configuration load or reload.',

@@ -24,8 +24,8 @@ export interface ServerDeps {
   reload: () => Promise<ReloadOutcome> | 'too-soon';
   /** --web.enable-lifecycle: POST /-/reload is served (SIGHUP always reloads). */
   lifecycle?: boolean;
-  /** --web.config.file: TLS and basic auth for every endpoint. */
-  web?: WebConfig;
+  /** --web.config.file: TLS and basic auth for every endpoint, as in force now (it is re-read when its files change). */
+  web?: () => WebConfig;
   /** The status page's data as of now (GET /status, /status.json). */
   status?: () => StatusModel;
   /** Takes an Alertmanager webhook body; answers with the HTTP status and text to send. */
@@ -46,6 +46,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
 
 export function createAgentServer(deps: ServerDeps): Server {
   const authorize = deps.web ? createAuthorizer(deps.web) : undefined;
+  const tls = deps.web?.().tls;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     (async () => {
       if (authorize) {
@@ -58,7 +59,7 @@ export function createAgentServer(deps: ServerDeps): Server {
       else res.destroy();
     });
   };
-  return deps.web?.tls ? createHttpsServer(httpsOptions(deps.web.tls), onRequest) : createServer(onRequest);
+  return tls ? createHttpsServer(httpsOptions(tls), onRequest) : createServer(onRequest);
 }
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -123,6 +123,65 @@ describe('--web.config.file', () => {
   });
 });
 
+describe('--web.config.file is read again when it or its PEM files change', () => {
+  it('a rotated certificate and new users take effect without a restart; a bad or incompatible new file leaves the running one in force', async () => {
+    const d = mkdtempSync(join(dir, 'rot-'));
+    const put = (cert: Buffer, key: Buffer) => {
+      writeFileSync(join(d, 'tls.pem'), cert);
+      writeFileSync(join(d, 'tls.key'), key);
+    };
+    const webYaml = (users: string, extra = '') => `tls_server_config:\n  cert_file: tls.pem\n  key_file: tls.key\n${extra}basic_auth_users:\n${users}`;
+    put(pki.selfSigned.cert, pki.selfSigned.key);
+    const one = bcrypt.hashSync('one', 4);
+    const two = bcrypt.hashSync('two', 4);
+    const file = writeWeb(d, webYaml(`  alice: ${one}\n`));
+    writeFileSync(join(d, 'config.yaml'), 'agent: {listen: "127.0.0.1:0"}\ntargets: []\n');
+    const lines: string[] = [];
+    const a = await startAgent({ configFile: join(d, 'config.yaml'), dataDir: join(d, 'data'), webFile: file, logger: createLogger('info', { write: (l: string) => { lines.push(l); } }) });
+    agents.push(a);
+    const port = a.address().port;
+    const success = async () => (await a.metrics.registry.getSingleMetric('slaprobe_web_config_last_reload_success')?.get())?.values[0]?.value;
+    const status = (ca: Buffer, auth: string) => get(port, '/-/healthy', { tls: { ca }, auth }).then((r) => r.status, () => 'handshake refused');
+    expect(await status(pki.selfSigned.cert, 'alice:one')).toBe(200);
+    expect(await status(pki.ca, 'alice:one')).toBe('handshake refused');
+    expect(await success()).toBe(1);
+
+    // cert-manager's way: the certificate, its key and the users change on disk; nothing is signalled.
+    put(pki.valid.cert, pki.valid.key);
+    writeWeb(d, webYaml(`  bob: ${two}\n`));
+    const until = async (fn: () => Promise<boolean>) => {
+      for (const end = Date.now() + 20_000; Date.now() < end;) {
+        if (await fn()) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('timed out');
+    };
+    await until(async () => (await status(pki.ca, 'bob:two')) === 200);
+    expect(await status(pki.selfSigned.cert, 'bob:two')).toBe('handshake refused');
+    expect(await status(pki.ca, 'alice:one')).toBe(401);
+    expect(lines.some((l) => l.includes('"msg":"web config reloaded"'))).toBe(true);
+
+    // A broken new version (a plaintext password) is refused with its file:line error; bob still gets in.
+    writeWeb(d, webYaml('  carol: plaintext\n'));
+    await until(async () => (await success()) === 0);
+    expect(lines.some((l) => l.includes('web config changed but was refused') && l.includes('basic_auth_users.carol: is not a bcrypt hash'))).toBe(true);
+    expect(await status(pki.ca, 'bob:two')).toBe(200);
+
+    // A new client-certificate mode needs a new listening socket: refused, saying so; a SIGHUP-style reload reads it at once.
+    writeWeb(d, webYaml(`  bob: ${two}\n`, `  client_ca_file: ${pki.caFile}\n  client_auth_type: RequireAndVerifyClientCert\n`));
+    await a.reload();
+    expect(await success()).toBe(0);
+    expect(lines.some((l) => l.includes('client_auth_type changed from NoClientCert to RequireAndVerifyClientCert: it takes a restart of slaprobe'))).toBe(true);
+    expect(await status(pki.ca, 'bob:two')).toBe(200);
+
+    // Fixed: taken again.
+    writeWeb(d, webYaml(`  bob: ${two}\n  dave: ${one}\n`));
+    await a.reload();
+    expect(await success()).toBe(1);
+    expect(await status(pki.ca, 'dave:one')).toBe(200);
+  }, 60_000);
+});
+
 describe('POST /-/reload', () => {
   it('is refused (403) without --web.enable-lifecycle', async () => {
     const a = await agentWith(undefined);
