@@ -131,7 +131,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     // A summary without quantiles (_sum and _count: mean phase times by rate()), not a
     // histogram: 10 series per HTTP target instead of 90. The distribution that alerts and
     // SLOs need is the whole run's, in slaprobe_probe_duration_seconds.
-    httpPhase: new Summary({
+    httpPhase: new SumCountSummary({
       name: 'slaprobe_http_phase_duration_seconds',
       help: 'Duration of each phase of an HTTP probe (sum and count: rate(_sum) / rate(_count) is the mean): dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
       labelNames: ['target', 'phase'] as const,
@@ -409,6 +409,50 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
   };
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
   return m;
+}
+
+/** A stand-in for the t-digest prom-client's Summary keeps per series, for a summary with no quantiles. */
+const NO_DIGEST = { push: () => undefined, compress: () => undefined, reset: () => undefined, percentile: () => 0, size: () => 1 };
+
+/**
+ * A Summary of _sum and _count only. prom-client's Summary feeds a t-digest per series even
+ * with `percentiles: []`, where nothing reads it: at 5,000 HTTP targets that was 20,000
+ * digests (with their trees and nodes), the largest part of the main thread's heap and a
+ * tree insert per observation (issue 13, docs/bench-core.md). Same exposition, same
+ * labels(), remove() and reset(); the series are kept where the base class keeps them and
+ * keyed as it keys them (`name:value,` over the sorted label names), so remove() finds them.
+ */
+export class SumCountSummary<T extends string> extends Summary<T> {
+  override observe(labels: Partial<Record<T, string | number>> | number, value?: number): void {
+    const [l, v] = typeof labels === 'number' ? [{}, labels] : [labels ?? {}, value];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`Value is not a valid number: ${String(v)}`);
+    const self = this as unknown as { labelNames: string[]; sortedLabelNames: string[]; hashMap: Record<string, { labels: object; td: typeof NO_DIGEST; count: number; sum: number }> };
+    let hash = '';
+    for (const k of self.sortedLabelNames) {
+      const x = (l as Record<string, unknown>)[k];
+      if (x !== undefined) hash += `${k}:${String(x)},`;
+    }
+    for (const k of Object.keys(l)) if (!self.labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(self.labelNames)}`);
+    const s = (self.hashMap[hash] ??= { labels: l, td: NO_DIGEST, count: 0, sum: 0 });
+    s.count++;
+    s.sum += v;
+  }
+
+  override labels(...args: unknown[]): { observe(value: number): void; startTimer(): (labels?: Partial<Record<T, string | number>>) => number } {
+    const self = this as unknown as { labelNames: string[] };
+    const l = (typeof args[0] === 'object' && args[0] !== null ? args[0] : Object.fromEntries(self.labelNames.map((k, i) => [k, args[i]]))) as Partial<Record<T, string | number>>;
+    return {
+      observe: (v: number) => this.observe(l, v),
+      startTimer: () => {
+        const t0 = process.hrtime.bigint();
+        return (end) => {
+          const s = Number(process.hrtime.bigint() - t0) / 1e9;
+          this.observe({ ...l, ...end }, s);
+          return s;
+        };
+      },
+    };
+  }
 }
 
 const TARGET_INFO = 'slaprobe_target_info';

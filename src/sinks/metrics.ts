@@ -7,83 +7,93 @@ import type { RunMeta, Sink } from './types.ts';
 
 type Labelled = { remove(labels: Record<string, string>): void };
 
+/**
+ * One target's label sets, each made once and passed to prom-client on every run: the same
+ * object prom-client keeps for the series, and the list a removed target's series are
+ * removed by (prom-client removes by exact label set only). Building a fresh label object
+ * and a JSON key for every series of every run was most of this sink's allocation at
+ * hundreds of runs a second (issue 13).
+ */
+interface TargetSeries {
+  tk: { target: string; kind: string };
+  sets: Map<string, { metric: Labelled; labels: Record<string, string> }>;
+}
+
 export function createMetricsSink(m: Metrics): Sink & { forget(target: string): void } {
-  // Every label set written per target, so that a target removed by a reload leaves no
-  // stale series behind (prom-client removes by exact label set only).
-  const written = new Map<string, Map<Labelled, Map<string, Record<string, string>>>>();
-  const note = (target: string, metric: Labelled, labels: Record<string, string>) => {
-    let byMetric = written.get(target);
-    if (!byMetric) written.set(target, (byMetric = new Map()));
-    let sets = byMetric.get(metric);
-    if (!sets) byMetric.set(metric, (sets = new Map()));
-    const k = JSON.stringify(labels);
-    if (!sets.has(k)) sets.set(k, labels);
+  const byTarget = new Map<string, TargetSeries>();
+  const series = (target: Target): TargetSeries => {
+    let s = byTarget.get(target.name);
+    if (!s || s.tk.kind !== target.kind) {
+      if (s) forget(target.name);
+      s = { tk: { target: target.name, kind: target.kind }, sets: new Map() };
+      byTarget.set(target.name, s);
+    }
+    return s;
+  };
+  /** The label set `key` of `metric` for this target: tk plus `extra`, made on first use. */
+  const labels = (s: TargetSeries, metric: Labelled, key: string, extra?: Record<string, string>, withKind = true): Record<string, string> => {
+    let e = s.sets.get(key);
+    if (!e) {
+      // Series labelled {target, kind} alone share the one object.
+      e = { metric, labels: withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra } };
+      s.sets.set(key, e);
+    }
+    return e.labels;
+  };
+  const forget = (target: string) => {
+    for (const { metric, labels: l } of byTarget.get(target)?.sets.values() ?? []) metric.remove(l);
+    byTarget.delete(target);
+    m.runsSkipped.remove({ target });
   };
 
   return {
     onResult(target: Target, r: ProbeResult, meta: RunMeta) {
-      const name = target.name;
-      const tk = { target: name, kind: target.kind };
-      const result = r.success ? 'success' : 'failure';
-      m.probes.inc({ ...tk, result });
-      note(name, m.probes, { ...tk, result });
-      if (!r.success) {
-        const l = { ...tk, reason: r.reason ?? 'error' };
-        m.probeFailures.inc(l);
-        note(name, m.probeFailures, l);
+      const s = series(target);
+      const tk = labels(s, m.probeSuccess, 'tk');
+      if (r.success) m.probes.inc(labels(s, m.probes, 'success', { result: 'success' }));
+      else {
+        m.probes.inc(labels(s, m.probes, 'failure', { result: 'failure' }));
+        const reason = r.reason ?? 'error';
+        m.probeFailures.inc(labels(s, m.probeFailures, `reason:${reason}`, { reason }));
       }
       m.probeSuccess.set(tk, r.success ? 1 : 0);
-      note(name, m.probeSuccess, tk);
-      m.probeDuration.observe(tk, meta.durationSeconds);
-      note(name, m.probeDuration, tk);
+      m.probeDuration.observe(labels(s, m.probeDuration, 'duration'), meta.durationSeconds);
 
       if (r.phases && target.kind === 'http') {
-        for (const [phase, v] of Object.entries(r.phases)) {
+        for (const phase in r.phases) {
+          const v = r.phases[phase as keyof typeof r.phases];
           if (v === undefined) continue;
-          m.httpPhase.observe({ target: name, phase }, v);
-          note(name, m.httpPhase, { target: name, phase });
+          m.httpPhase.observe(labels(s, m.httpPhase, `phase:${phase}`, { phase }, false), v);
         }
       }
       if (r.tls?.certNotAfter !== undefined && Number.isFinite(r.tls.certNotAfter)) {
-        m.tlsCertExpiry.set({ target: name }, r.tls.certNotAfter);
-        note(name, m.tlsCertExpiry, { target: name });
+        m.tlsCertExpiry.set(labels(s, m.tlsCertExpiry, 'cert', undefined, false), r.tls.certNotAfter);
       }
       const p = r.packets;
       if (p) {
-        const inc = (metric: Labelled & { inc(l: Record<string, string>, v: number): void }, v: number | undefined, extra: Record<string, string> = {}) => {
-          const l = { ...tk, ...extra };
-          note(name, metric, l);
-          // inc by 0 creates the series, so rate() has a starting point before the first loss.
-          metric.inc(l, v ?? 0);
-        };
-        inc(m.packetsSent, p.sent);
-        inc(m.packetsReceived, p.received);
+        // inc by 0 creates the series, so rate() has a starting point before the first loss.
+        m.packetsSent.inc(labels(s, m.packetsSent, 'sent'), p.sent);
+        m.packetsReceived.inc(labels(s, m.packetsReceived, 'received'), p.received);
         const up = p.lostUpstream ?? 0;
         const down = p.lostDownstream ?? 0;
         const lost = p.lost ?? Math.max(0, p.sent - p.received);
+        const lostIn = (direction: string, v: number) => m.packetsLost.inc(labels(s, m.packetsLost, `lost:${direction}`, { direction }), v);
         if (up || down) {
-          inc(m.packetsLost, up, { direction: 'upstream' });
-          inc(m.packetsLost, down, { direction: 'downstream' });
-          inc(m.packetsLost, Math.max(0, lost - up - down), { direction: 'round_trip' });
+          lostIn('upstream', up);
+          lostIn('downstream', down);
+          lostIn('round_trip', Math.max(0, lost - up - down));
         } else {
-          inc(m.packetsLost, lost, { direction: 'round_trip' });
+          lostIn('round_trip', lost);
         }
-        inc(m.packetsLate, p.late);
-        inc(m.packetsDuplicated, p.duplicated);
-        inc(m.packetsReordered, p.reordered);
-        for (const [reason, v] of Object.entries(p.invalid ?? {})) inc(m.packetsInvalid, v, { reason });
-        if (p.lossBurstMax !== undefined) {
-          m.lossBurstMax.set(tk, p.lossBurstMax);
-          note(name, m.lossBurstMax, tk);
-        }
-        for (const rtt of p.rtts) m.rtt.observe(tk, rtt);
-        note(name, m.rtt, tk);
+        m.packetsLate.inc(labels(s, m.packetsLate, 'late'), p.late ?? 0);
+        m.packetsDuplicated.inc(labels(s, m.packetsDuplicated, 'duplicated'), p.duplicated ?? 0);
+        m.packetsReordered.inc(labels(s, m.packetsReordered, 'reordered'), p.reordered ?? 0);
+        for (const reason in p.invalid ?? {}) m.packetsInvalid.inc(labels(s, m.packetsInvalid, `invalid:${reason}`, { reason }), p.invalid![reason] ?? 0);
+        if (p.lossBurstMax !== undefined) m.lossBurstMax.set(labels(s, m.lossBurstMax, 'burst'), p.lossBurstMax);
+        const rtt = labels(s, m.rtt, 'rtt');
+        for (const x of p.rtts) m.rtt.observe(rtt, x);
       }
     },
-    forget(target: string) {
-      for (const [metric, sets] of written.get(target) ?? []) for (const l of sets.values()) metric.remove(l);
-      written.delete(target);
-      m.runsSkipped.remove({ target });
-    },
+    forget,
   };
 }
