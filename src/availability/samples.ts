@@ -386,23 +386,33 @@ export async function readSamples(file: string, opts: ReadSamplesOptions): Promi
     }
     if (n !== csvFields - 1) return false;
     ends[n] = b;
-    // timestamp: whole Unix seconds up to 12 digits (exact in ms), else parseInstant's way
+    // timestamp: Unix seconds with up to 3 decimals (a fleet export's 1793491200.000), else
+    // parseInstant's way. Up to 15 digits are an exact integer, and one division by 10, 100
+    // or 1000 is correctly rounded: the very double Number() makes of the text.
     let x = starts[cTs]!;
     let y = ends[cTs]!;
     if (x === y) return false;
     let t = 0;
-    if (y - x <= 12) {
+    let decimals = -1;
+    if (y - x <= 16) {
       for (let i = x; i < y; i++) {
-        const d = buf[i]! - 48;
-        if (d < 0 || d > 9) {
+        const c = buf[i]!;
+        if (c === 46 /* . */ && decimals < 0 && i > x) {
+          decimals = 0;
+          continue;
+        }
+        if (c < 48 || c > 57) {
           t = -1;
           break;
         }
-        t = t * 10 + d;
+        t = t * 10 + (c - 48);
+        if (decimals >= 0) decimals++;
       }
+      if (decimals === 0 || decimals > 3) t = -1;
+      else if (decimals > 0) t /= decimals === 1 ? 10 : decimals === 2 ? 100 : 1000;
     } else t = -1;
     if (t > MS_LIKE) return false;
-    if (t >= 0) t *= 1000;
+    if (t >= 0) t = Math.round(t * 1000);
     else {
       const ts = buf.toString('utf8', x, y).trim();
       const p = parseInstant(ts);

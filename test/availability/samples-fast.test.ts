@@ -83,7 +83,7 @@ describe('the fast and the general parser agree', () => {
       const ok = !(i >= 100 && i < 140) && i % 97 !== 0;
       const eol = i % 3 === 0 ? '\r\n' : '\n';
       const v = [
-        i % 11 === 0 ? `"${sec(i)}"` : i % 13 === 0 ? new Date(sec(i) * 1000).toISOString() : i % 17 === 0 ? `${sec(i)}.000` : i % 19 === 0 ? ` ${sec(i)} ` : String(sec(i)),
+        i % 11 === 0 ? `"${sec(i)}"` : i % 13 === 0 ? new Date(sec(i) * 1000).toISOString() : i % 17 === 0 ? `${sec(i)}.${['000', '5', '25', '125', '1234'][i % 5]}` : i % 19 === 0 ? ` ${sec(i)} ` : String(sec(i)),
         i % 5 === 0 ? '"api"' : i % 23 === 0 ? ' api ' : 'api',
         i % 7 === 0 ? (ok ? 'TRUE' : 'down') : i % 29 === 0 ? (ok ? '1' : '0') : String(ok),
         i % 2 === 0 ? 'eu' : '"eu"',
@@ -142,6 +142,8 @@ describe('the fast and the general parser agree', () => {
       `${sec(3)},api,true`, // short
       `${sec(4)},api,true,eu,x`, // long
       `yesterday,api,true,eu`,
+      `${sec(4)}.,api,true,eu`, // no decimals after the point
+      `.${sec(4)},api,true,eu`,
       `${sec(5)}000,ms,true,eu`, // milliseconds
       `${sec(-10)},api,false,us`, // outside (October)
       `${sec(6)},api,true,eu`,
@@ -150,7 +152,7 @@ describe('the fast and the general parser agree', () => {
     ];
     const f = write('bad.csv', `${rows.join('\n')}\n`);
     const r = await same(f, { maxBadLines: 10 });
-    expect(r.skipped).toHaveLength(6);
+    expect(r.skipped).toHaveLength(8);
     const s = (r as { stats: { duplicates: { count: number }; milliseconds: { count: number }; future: { count: number }; outside: { count: number } } }).stats;
     expect([s.duplicates.count, s.milliseconds.count, s.future.count, s.outside.count]).toEqual([1, 1, 1, 1]);
     // without the tolerance, the first bad line is the refusal, the same both ways
