@@ -22,7 +22,7 @@ import { createLogSink } from './sinks/log.ts';
 import { createMetricsSink } from './sinks/metrics.ts';
 import { createQualitySink } from './sinks/quality.ts';
 import { type Discovery, effectiveConfig, expandGroups, startDiscovery } from './fleet/sd.ts';
-import { type Outbox, openOutbox } from './fleet/outbox.ts';
+import type { Outbox } from './fleet/outbox.ts';
 import { type PushSink, createPushSink } from './sinks/push.ts';
 import { type Store, StoreError, openStore } from './store/index.ts';
 import { lockDataDir } from './store/lock.ts';
@@ -113,6 +113,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let outbox: Outbox | undefined;
   let push: PushSink | undefined;
   if (config.remote_write.length > 0) {
+    // Imported on use: the outbox brings protobufjs and snappyjs (about 1 MiB of heap),
+    // which an agent without remote_write never runs.
+    const { openOutbox } = await import('./fleet/outbox.ts');
     outbox = openOutbox({ dataDir: config.agent.data_dir, metrics, log });
     await outbox.setRemotes(config.remote_write);
     push = createPushSink({ config, outbox, sizes: serviceSizes() });

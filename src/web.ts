@@ -10,7 +10,6 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerOptions } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import { type Ctx, type Path, isObj, mapping, oneOf, str, stringMap } from './config/check.ts';
 import { ConfigError, parseYaml } from './config/load.ts';
 
@@ -191,7 +190,9 @@ export function watchWebConfig(file: string, initial: WebConfig, deps: WatchWebD
 // password does (no user enumeration by timing).
 // Made on first use: hashing costs ~0.6 s of CPU, which an agent without basic auth never pays.
 let dummy: string | undefined;
-const dummyHash = () => (dummy ??= bcrypt.hashSync('slaprobe-no-such-user', 10));
+// Imported on first use, like the hash: an agent without basic_auth_users never loads it.
+const bcryptjs = async () => (await import('bcryptjs')).default;
+const dummyHash = async () => (dummy ??= (await bcryptjs()).hashSync('slaprobe-no-such-user', 10));
 
 /**
  * Checks a request against the web config: 'ok', or the status and reason to answer with.
@@ -222,7 +223,7 @@ export function createAuthorizer(source: () => WebConfig): (req: IncomingMessage
     const hash = Object.hasOwn(web.users, user) ? web.users[user]! : undefined;
     const id = createHash('sha256').update(`${user}\0${pass}\0${hash ?? ''}`).digest('hex');
     if (hash !== undefined && good.has(id)) return 'ok';
-    const ok = await bcrypt.compare(pass, hash ?? dummyHash());
+    const ok = await (await bcryptjs()).compare(pass, hash ?? await dummyHash());
     if (ok && hash !== undefined) {
       if (good.size > 1000) good.clear();
       good.add(id);

@@ -1,12 +1,22 @@
 // HTTP(S) probe on undici: one new connection per hop (our own timed connector gives the dns,
 // connect and tls phases and the certificate chain), ttfb from connection ready to response
 // headers, transfer from headers to the last body byte.
-import { Client } from 'undici';
+import { createRequire } from 'node:module';
+import type { Client as UndiciClient } from 'undici';
 import { patternMatches } from '../config/pattern.ts';
 import type { HttpTarget } from '../config/types.ts';
 import { ConnectError, type TimedConnection, connectTimed, hr, secondsSince } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
 import { type HttpPhase, type ProbeFn, type ProbeResult, type TlsInfo, fail } from './types.ts';
+
+// undici's index loads fetch, WebSocket, EventSource, its caches and mocks: 5 MiB of heap in
+// the engine worker, where the probe needs the Client alone (2.3 MiB with it). So the Client
+// and the request API come from undici's own modules, joined as its index joins them
+// (Object.assign(Dispatcher.prototype, api)); an undici upgrade that moves them fails every
+// http probe test at once.
+const requireCjs = createRequire(import.meta.url);
+const Client = requireCjs('undici/lib/dispatcher/client.js') as typeof UndiciClient;
+Object.assign((requireCjs('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype, requireCjs('undici/lib/api/index.js'));
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 

@@ -4,7 +4,6 @@
 // ping only ever sees a numeric address.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import ping from 'ping';
 import type { IcmpTarget } from '../config/types.ts';
 import { resolveHost } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
@@ -37,6 +36,8 @@ export const icmpProbe: ProbeFn = async (target, signal) => {
   // last reply. ping exits on its own: the npm package offers no way to kill it early.
   const deadline = Math.max(1, Math.floor(t.timeout / 1000));
   const wait = Math.max(1, Math.min(deadline, Math.ceil((t.timeout - (t.packets - 1) * t.spacing) / 1000)));
+  // Imported on use: the agent's engine runs icmp through ping-stream.ts and never needs it.
+  const ping = (await import('ping')).default;
   let res;
   try {
     res = await ping.promise.probe(ip, {
