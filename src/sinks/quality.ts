@@ -25,7 +25,11 @@ interface TargetState {
   /** RFC 3550 jitter carried from run to run. */
   j: number;
   breached: boolean;
-  labels: Array<{ g: { remove(l: Record<string, string>): void }; l: Record<string, string> }>;
+  /**
+   * Every series set for the target, by a key of metric and labels: the label object made
+   * once and passed on every run (it is the one prom-client keeps), and what reload() removes.
+   */
+  series: Map<string, { g: { remove(l: Record<string, string>): void }; l: Record<string, string> }>;
 }
 
 /** "15m", "1h", "1d" ...: the `window` label of a rolling window. */
@@ -58,10 +62,11 @@ export function createQualitySink(deps: {
   const states = new Map<string, TargetState>();
   const last = new Map<string, Record<string, WindowVerdicts>>();
 
-  const set = (st: TargetState, g: { set(l: Record<string, string>, v: number): void; remove(l: Record<string, string>): void }, l: Record<string, string>, v: number) => {
+  const set = (st: TargetState, g: { set(l: Record<string, string>, v: number): void; remove(l: Record<string, string>): void }, key: string, l: () => Record<string, string>, v: number) => {
     if (!Number.isFinite(v)) return;
-    g.set(l, v);
-    if (!st.labels.some((x) => x.g === g && JSON.stringify(x.l) === JSON.stringify(l))) st.labels.push({ g, l });
+    let e = st.series.get(key);
+    if (!e) st.series.set(key, (e = { g, l: l() }));
+    g.set(e.l, v);
   };
 
   return {
@@ -72,7 +77,7 @@ export function createQualitySink(deps: {
       const q: QualityTargets = target.quality ?? QUALITY_DEFAULTS;
       let st = states.get(target.name);
       if (!st) {
-        st = { buckets: [], month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, labels: [] };
+        st = { buckets: [], month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, series: new Map() };
         states.set(target.name, st);
       }
       // A fresh estimator starts at the first |D| (RFC 3550 starts at 0, which would report
@@ -97,7 +102,7 @@ export function createQualitySink(deps: {
       add(st.month.agg, run);
 
       const name = target.name;
-      const tk = { target: name, kind: target.kind };
+      const tk = () => ({ target: name, kind: target.kind });
       const judged: Record<string, WindowVerdicts> = {};
       const windows: Array<[string, DelayWindow]> = q.windows.map((w) => {
         const agg = empty();
@@ -110,21 +115,21 @@ export function createQualitySink(deps: {
         judged[label] = v;
         for (const quantity of QUANTITIES) {
           const current = quantity === 'loss' ? v.loss.verdict : v[quantity];
-          set(st, m.qualityBreached, { target: name, quantity, window: label }, VERDICT_VALUE[current]);
+          set(st, m.qualityBreached, `breached ${quantity} ${label}`, () => ({ target: name, quantity, window: label }), VERDICT_VALUE[current]);
         }
-        set(st, m.lossUpperBound, { target: name, window: label }, v.loss.upper);
-        set(st, m.lossPacketsNeeded, { target: name, window: label }, Number.isFinite(v.loss.needed) ? v.loss.needed : -1);
+        set(st, m.lossUpperBound, `upper ${label}`, () => ({ target: name, window: label }), v.loss.upper);
+        set(st, m.lossPacketsNeeded, `needed ${label}`, () => ({ target: name, window: label }), Number.isFinite(v.loss.needed) ? v.loss.needed : -1);
       }
       last.set(name, judged);
 
-      set(st, m.jitter, tk, st.j);
-      set(st, m.ipdvMean, tk, mean(ipdvAbs(p.rtts, p.seqs)));
-      if (p.rtts.length) set(st, m.pdvP99, tk, percentile(pdv(p.rtts), 0.99));
+      set(st, m.jitter, 'jitter', tk, st.j);
+      set(st, m.ipdvMean, 'ipdv', tk, mean(ipdvAbs(p.rtts, p.seqs)));
+      if (p.rtts.length) set(st, m.pdvP99, 'pdv', tk, percentile(pdv(p.rtts), 0.99));
       // MOS from the shortest rolling window: steadier than one run, current unlike the month.
       const short = judged[windows[0]![0]]!;
       if (Number.isFinite(short.latencySeconds)) {
         const rttMs = (windows[0]![1].rttSum / windows[0]![1].rttCount) * 1000;
-        set(st, m.mos, { target: name }, estimateMos(rttMs, (Number.isFinite(short.jitterSeconds) ? short.jitterSeconds : 0) * 1000, Number.isFinite(short.lossRatio) ? short.lossRatio : 0));
+        set(st, m.mos, 'mos', () => ({ target: name }), estimateMos(rttMs, (Number.isFinite(short.jitterSeconds) ? short.jitterSeconds : 0) * 1000, Number.isFinite(short.lossRatio) ? short.lossRatio : 0));
       }
       // Breach, for the availability calculator: any quantity breached over the shortest window.
       const breached = short.loss.verdict === 'breached' || short.jitter === 'breached' || short.latency === 'breached';
@@ -138,7 +143,7 @@ export function createQualitySink(deps: {
       const keep = new Set(targets.filter((t) => PACKET_KINDS.has(t.kind)).map((t) => t.name));
       for (const [name, st] of states) {
         if (keep.has(name)) continue;
-        for (const { g, l } of st.labels) g.remove(l);
+        for (const { g, l } of st.series.values()) g.remove(l);
         if (st.breached) deps.onBreachChange?.(name, false, deps.now?.() ?? Date.now());
         states.delete(name);
         last.delete(name);
