@@ -290,7 +290,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     }),
     availabilityRatio: new Gauge({
       name: 'slaprobe_availability_ratio',
-      help: 'Availability of the service under the policy for the current period so far, as slaprobe report computes it: (total - counted unavailable) / total, excluded time removed; recomputed from the store, so a later exclusion corrects it.',
+      help: 'Availability of the service under the policy for the current period so far, as slaprobe report computes it: (counted - counted unavailable) / counted, by the policy\'s rules (excluded_time, unknown); recomputed from the store, so a later exclusion corrects it.',
       labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
@@ -313,7 +313,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     // gauges below, never these.
     serviceSeconds: new Counter({
       name: 'slaprobe_service_seconds_total',
-      help: 'Service time under the policy by state, seconds, for rate() and burn rates: up, degraded (partial included), down, unknown and excluded grow with the timeline (fractional); down_counted (down time of outages that count under the policy) grows as the policy counts it: in whole minutes when it rounds, and by the whole outage at once when it reaches min_outage.',
+      help: 'Service time under the policy by state, seconds, for rate() and burn rates: up, degraded (partial included), down, unknown and excluded grow with the timeline (fractional); down_counted (down time of outages that count under the policy) grows as the policy counts it: in whole minutes when it rounds, and by the whole outage at once when it reaches min_outage; counted is the service time that counts under the policy (the denominator of its availability: less what excluded_time: removed and unknown: excluded take out), so down_counted / counted is its error ratio.',
       labelNames: ['service', 'sla', 'state'] as const,
       registers: r,
     }),

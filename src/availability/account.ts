@@ -354,6 +354,19 @@ function notify(incidents: IncidentReport[], notices: readonly Notice[], within:
  * The period that settles a credit of `policy` reported for `period`: the period itself, or
  * the contract year that ends in or after the period's last month.
  */
+/**
+ * Minutes of service time that count under the policy so far: the denominator of its
+ * availability, (counted - down_counted) / counted. The period less the time not in service,
+ * the excluded time a policy with excluded_time: removed takes out (HEDU/UMEET-7.1 keep it, as
+ * available), and the unknown time unknown: excluded takes out (not what inside an outage
+ * counted as down). The burn-rate rules divide by its counter (state="counted"), so they
+ * apply every policy's formula, not the presets' alone.
+ */
+export function countedMinutes(r: Pick<PeriodReport, 'minutes' | 'rules' | 'unknown_rule'>): number {
+  const m = r.minutes;
+  return m.total - m.not_in_service - (r.rules.excluded_time === 'removed' ? m.excluded : 0) - (r.unknown_rule === 'excluded' ? m.unknown - m.unknown_counted : 0);
+}
+
 export function settlementOf(policy: SlaPolicy, period: Period): PeriodReport['settlement'] {
   const st = policy.settlement;
   if (st.type === 'period') return { label: period.label, start: period.start, end: period.end, here: true };

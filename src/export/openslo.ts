@@ -60,22 +60,16 @@ function timeWindow(p: SlaPolicy, now: number): Doc {
 }
 
 /**
- * The SLI: counted down seconds over the seconds the policy's denominator holds, from
- * slaprobe_service_seconds_total{service, sla, state}, which the agent accounts under each
- * policy's own rules (README "Metrics"). Known time is up, degraded and down;
- * unknown time joins the total when the policy counts it (down or up), and the bad seconds
- * when it counts it as down; excluded time joins the total when the policy counts it as
- * available rather than leaving it out.
+ * The SLI: the policy's counted unavailable seconds over its counted seconds, the two states
+ * of slaprobe_service_seconds_total{service, sla, state} that the agent accounts with the
+ * report's own formula (down_counted includes unknown time the policy counts as down;
+ * counted is the availability's denominator: countedMinutes in src/availability/account.ts).
+ * The formula is not written again here, so the export cannot drift from the report.
  */
 export function sliQueries(service: string, p: SlaPolicy): { bad: string; total: string } {
   const labels = `service=${JSON.stringify(service)},sla=${JSON.stringify(p.name)}`;
-  const total = ['up', 'degraded', 'down'];
-  const bad = ['down_counted'];
-  if (p.unknown !== 'excluded') total.push('unknown');
-  if (p.unknown === 'down') bad.push('unknown');
-  if ((p as unknown as Record<string, unknown>)['excluded_time'] === 'available') total.push('excluded');
-  const sel = (states: string[]) => `slaprobe_service_seconds_total{${labels},state${states.length === 1 ? '=' : '=~'}${JSON.stringify(states.join('|'))}}`;
-  return { bad: `sum(${sel(bad)})`, total: `sum(${sel(total)})` };
+  const sel = (state: string) => `slaprobe_service_seconds_total{${labels},state="${state}"}`;
+  return { bad: `sum(${sel('down_counted')})`, total: `sum(${sel('counted')})` };
 }
 
 /** How much of a 1-minute slice must be good for the slice to be good, by the policy's rounding. */

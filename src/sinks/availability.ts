@@ -9,7 +9,7 @@
 // they never go back and rate() over them follows the budget as it moves.
 import type pino from 'pino';
 import { periodAt } from '../availability/calendar.ts';
-import type { PeriodReport } from '../availability/account.ts';
+import { type PeriodReport, countedMinutes } from '../availability/account.ts';
 import type { Period } from '../availability/types.ts';
 import { reportService } from '../availability/service.ts';
 import { GAP_FACTOR, serviceState } from '../availability/timeline.ts';
@@ -49,7 +49,7 @@ export interface AvailabilitySink extends Sink {
 }
 
 
-const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded'] as const;
+const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded', 'counted'] as const;
 const LEVELS = ['L1', 'L2', 'L3'] as const;
 
 /** A service's policies; one that lists none is accounted under DEFAULT_POLICY, as `report` does. */
@@ -61,6 +61,7 @@ function stateSeconds(r: PeriodReport): Record<(typeof STATES)[number], number> 
   return {
     up: m.up * 60, degraded: (m.degraded + m.partial) * 60, down: m.down * 60,
     down_counted: m.down_counted * 60, unknown: m.unknown * 60, excluded: m.excluded * 60,
+    counted: countedMinutes(r) * 60,
   };
 }
 
@@ -188,7 +189,10 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   const countSeconds = (s: ServiceConfig, p: SlaPolicy, r: PeriodReport, t: number, recorded: ReturnType<Store['exclusions']>) => {
     const key = `${s.name}\0${p.name}`;
     const prev = counted.get(key);
-    const values = stateSeconds(r);
+    // Before the first evidence nothing is known, so nothing is counted: a no-data report's
+    // figures (the whole period so far as unknown, which unknown: down would count as down)
+    // are no baseline; the counters start from the first sample.
+    const values = r.no_data ? Object.fromEntries(STATES.map((st) => [st, 0])) as Record<(typeof STATES)[number], number> : stateSeconds(r);
     counted.set(key, { period: { label: r.period.label, start: r.period.start, end: r.period.end }, values });
     const inc = (state: string, d: number) => m.serviceSeconds.inc({ service: s.name, sla: p.name, state }, Math.max(0, d));
     if (!prev) {

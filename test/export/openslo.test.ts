@@ -145,8 +145,10 @@ describe('slaprobe export openslo', () => {
     const cfg = loadConfigFile(config);
     const udesk = sliQueries('Meet_EU', cfg.services[0]!.sla[0]!);
     const internal = sliQueries('portal', cfg.services[1]!.sla[0]!); // unknown: down
-    // Five minutes: 4 up, 1 counted down, plus one unknown minute (portal only); the same
-    // service's counter under another policy (hedu) must not leak in.
+    // Five minutes: 4 up, then 1 counted down (Meet_EU) or 1 unknown minute that unknown: down
+    // counts as down (portal), as the agent accounts them (test/sinks/availability-policies.test.ts
+    // checks down_counted / counted against the report); the same service's counter under
+    // another policy (hedu) must not leak in.
     const rules = join(dir, 'rules.yaml');
     writeFileSync(rules, `groups:
   - name: sli
@@ -166,12 +168,15 @@ ${series('Meet_EU', 'degraded', '0 0 0 0 0 0')}
 ${series('Meet_EU', 'down', '0 0 0 0 0 60')}
 ${series('Meet_EU', 'down_counted', '0 0 0 0 0 60')}
 ${series('Meet_EU', 'unknown', '0 0 0 0 0 0')}
+${series('Meet_EU', 'counted', '0 60 120 180 240 300')}
       - { series: 'slaprobe_service_seconds_total{service="Meet_EU",sla="hedu",state="down_counted",region="eu"}', values: '0 60 120 180 240 300' }
+      - { series: 'slaprobe_service_seconds_total{service="Meet_EU",sla="hedu",state="counted",region="eu"}', values: '0 60 120 180 240 250' }
 ${series('portal', 'up', '0 60 120 180 240 240')}
 ${series('portal', 'degraded', '0 0 0 0 0 0')}
 ${series('portal', 'down', '0 0 0 0 0 0')}
-${series('portal', 'down_counted', '0 0 0 0 0 0')}
+${series('portal', 'down_counted', '0 0 0 0 0 60')}
 ${series('portal', 'unknown', '0 0 0 0 0 60')}
+${series('portal', 'counted', '0 60 120 180 240 300')}
     promql_expr_test:
       - { expr: udesk_bad_ratio, eval_time: 5m, exp_samples: [{ labels: 'udesk_bad_ratio', value: 0.2 }] }
       - { expr: internal_bad_ratio, eval_time: 5m, exp_samples: [{ labels: 'internal_bad_ratio', value: 0.2 }] }

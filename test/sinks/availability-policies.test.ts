@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { countedMinutes } from '../../src/availability/account.ts';
 import { periodAt } from '../../src/availability/calendar.ts';
 import { reportService } from '../../src/availability/service.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -70,7 +71,7 @@ describe('availability metrics per policy', () => {
     const { metrics } = setup();
     const text = await metrics.registry.metrics();
     for (const [service, sla] of [['meet', 'udesk'], ['meet', 'hedu'], ['rooms', 'default']]) {
-      for (const state of ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded']) {
+      for (const state of ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded', 'counted']) {
         expect(text).toContain(`slaprobe_service_seconds_total{service="${service}",sla="${sla}",state="${state}",region="eu"} 0`);
       }
     }
@@ -147,6 +148,29 @@ describe('availability metrics per policy', () => {
     runs(t0 + 20 * 60_000, t0 + 30 * 60_000, (t) => t >= t0 + 22 * 60_000, 'mcu');
     expect(await seconds('hedu', 'down_counted', 'rooms')).toBe(2 * 60);
     expect(await metrics.registry.metrics()).not.toContain('service="rooms",sla="default"');
+  });
+
+  it('down_counted / counted is each policy\'s own error ratio, 1 - availability of its report, whatever its unknown and excluded_time rules (UDESK-1.2, HEDU-7.1)', async () => {
+    const policies = ['udesk', 'hedu', 'hedu_unknown_down', 'udesk_unknown_up'];
+    const { runs, seconds, report, store } = setup(CONFIG.replace('sla: [udesk, hedu]', 'sla: [udesk, hedu, { preset: hedu, name: hedu_unknown_down, unknown: down }, { preset: udesk, name: udesk_unknown_up, unknown: up }]'));
+    // Maintenance known in advance, 70-85 min: excluded time as it happens (removed under UDESK, available under HEDU).
+    store.addExclusion({ service: 'meet', start: t0 + 70 * 60_000, end: t0 + 85 * 60_000, reason: 'maintenance', created_at: t0 });
+    const min = (m: number) => t0 + m * 60_000;
+    const down = (t: number) => (t >= min(40) && t < min(50)) || (t >= min(53) && t < min(60));
+    // No runs 30-40 min (the agent was stopped: unknown, outside any outage) and 50-53 min
+    // (unknown inside the outage: down before and after, counted as down).
+    runs(t0, min(30), () => true);
+    runs(min(40), min(50), (t) => !down(t));
+    runs(min(53), min(90), (t) => !down(t));
+    for (const sla of policies) {
+      const r = report(sla);
+      const ratio = (await seconds(sla, 'down_counted'))! / (await seconds(sla, 'counted'))!;
+      expect(ratio, sla).toBeCloseTo(1 - r.availability! / 100, 9);
+      expect(await seconds(sla, 'counted'), sla).toBeCloseTo(countedMinutes(r) * 60, 6);
+    }
+    // The four rules give four different denominators (so the check above is not one case four times).
+    const denominators = await Promise.all(policies.map((sla) => seconds(sla, 'counted')));
+    expect(new Set(denominators.map((d) => Math.round(d!))).size).toBe(4);
   });
 
   it('incidents are counted per policy, as each delimits them: merge_within joins two outages under one policy only', async () => {
