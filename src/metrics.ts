@@ -323,6 +323,12 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['service', 'sla'] as const,
       registers: r,
     }),
+    slaObjective: new Gauge({
+      name: 'slaprobe_sla_objective_ratio',
+      help: 'The policy\'s availability target as a ratio (99.9 % is 0.999), from the config: the objective the burn-rate rules divide by (slo:objective:ratio), so a custom policy needs no rule of its own.',
+      labelNames: ['service', 'sla'] as const,
+      registers: r,
+    }),
     incidents: new Counter({
       name: 'slaprobe_incidents_total',
       help: 'Incidents opened, by fault level (L1 down, L2 degraded, L3 partial), as each policy delimits them (its merge_within); every level exists at 0 from the first scrape.',

@@ -182,6 +182,7 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     m.credit.remove({ ...l, unit: 'percent' });
     for (const state of STATES) m.serviceSeconds.remove({ ...l, state });
     for (const level of LEVELS) m.incidents.remove({ ...l, level });
+    m.slaObjective.remove(l);
     counted.delete(`${service}\0${sla}`);
     incidentsSeen.delete(`${service}\0${sla}`);
   };
@@ -235,6 +236,8 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     const recorded = store.exclusions();
     for (const s of config.services) {
       policiesOf(s).forEach((p, i) => guard(`refresh of ${s.name}/${p.name}`, () => {
+        // 99.9 / 100 is 0.9990000000000001 in binary; the ratio as the config writes it.
+        m.slaObjective.set({ service: s.name, sla: p.name }, Number((p.target / 100).toPrecision(12)));
         const r = reportService(store, s, p, periodAt(p.period, t, p.time_zone), config.maintenance, recorded, t);
         setReportMetrics(s, p, r);
         const cp = counterPeriod(p, t);

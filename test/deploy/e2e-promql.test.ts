@@ -74,7 +74,8 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
       ],
       services: [
         { name: 'portal', targets: ['web', 'tls'], rule: 'all', sla: ['hedu', 'udesk'] },
-        { name: 'media', targets: ['echo', 'ping'], rule: 'all', sla: ['easymeeting'] },
+        // 'internal' is a custom policy: no line in slaprobe-objectives.rules.yml; the agent states its target.
+        { name: 'media', targets: ['echo', 'ping'], rule: 'all', sla: ['easymeeting', { name: 'internal', target: 99.5 }] },
       ],
       reflector: { listen: `127.0.0.1:${reflector}`, keys: { default: ECHO_KEY } },
     });
@@ -137,7 +138,8 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
     const [svcBase, perPolicy] = doc(/a service \*\*(\d+) \+ (\d+) per policy\*\*/);
     expect({ web: count('target', 'web'), tls: count('target', 'tls'), 'web-tcp': count('target', 'web-tcp'), ping: count('target', 'ping'), echo: count('target', 'echo') })
       .toEqual({ web: http, tls: http! + tlsExtra!, 'web-tcp': tcp, ping: packet, echo: packet });
-    expect({ portal: count('service', 'portal'), media: count('service', 'media') }).toEqual({ portal: svcBase! + 2 * perPolicy!, media: svcBase! + perPolicy! });
+    // media's custom policy has no credit rule, so no slaprobe_credit series.
+    expect({ portal: count('service', 'portal'), media: count('service', 'media') }).toEqual({ portal: svcBase! + 2 * perPolicy!, media: svcBase! + 2 * perPolicy! - 1 });
   });
 
   it('the rule evaluations themselves report no error', async () => {
@@ -153,8 +155,12 @@ describe('every PromQL expression against a Prometheus that scraped a real agent
     expect(burn.data!.result.map((x) => [x.metric.sla, Number(x.value[1])]).sort()).toEqual([['hedu', 0], ['udesk', 0]]);
     const objective = await prom.query('slo:objective:ratio{region="e2e"}');
     expect(Object.fromEntries(objective.data!.result.map((x) => [`${x.metric.service}/${x.metric.sla}`, Number(x.value[1])]))).toEqual({
-      'portal/hedu': 0.99968, 'portal/udesk': 0.999, 'media/easymeeting': 0.99,
+      'portal/hedu': 0.99968, 'portal/udesk': 0.999, 'media/easymeeting': 0.99, 'media/internal': 0.995,
     });
+    // ... and its burn rate runs, with no objective missing.
+    const internal = await prom.query('slo:burn_rate:ratio_rate5m{region="e2e",service="media",sla="internal"}');
+    expect(internal.data!.result.map((x) => Number(x.value[1]))).toHaveLength(1);
+    expect((await prom.query('ALERTS{alertname="SlaprobeSLAObjectiveMissing"}')).data!.result.map((x) => x.metric)).toEqual([]);
   });
 
   it('a certificate that expires in 7 days makes SlaprobeCertificateExpiringSoon pending for that target only', async () => {
