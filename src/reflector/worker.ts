@@ -6,8 +6,10 @@
 // authenticated, fresh packet is answered, with a reply of exactly its own length.
 // One packet's failure is counted, never thrown: an exception here would end the thread.
 import dgram from 'node:dgram';
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { MAX_CLOCK_SKEW_S, TYPE_REQUEST, fillReply, macValid, parseHeader } from './wire.ts';
+import { MAX_CLOCK_SKEW_S, TYPE_REQUEST, createMac, fillReply, parseHeader } from './wire.ts';
 import { admit, createRateLimiter, createRecentSet, createSessionTable, fresh } from './guard.ts';
 
 export interface ReflectorWorkerData {
@@ -26,7 +28,7 @@ export type ReflectorMessage =
 
 const cfg = workerData as ReflectorWorkerData;
 const port = parentPort!;
-const keys = new Map(Object.entries(cfg.keys).map(([id, k]) => [id, Buffer.from(k)]));
+const keys = new Map(Object.entries(cfg.keys).map(([id, k]) => [id, createMac(k)]));
 // Authenticated packets: one budget per peer, i.e. key id and source address.
 const limit = createRateLimiter(cfg.rateLimit);
 // HMAC checks of packets from peers not authenticated lately share one bucket of the same
@@ -38,13 +40,18 @@ const sessions = createSessionTable();
 let counts: Partial<Record<ReflectorResult, number>> = {};
 const count = (r: ReflectorResult) => { counts[r] = (counts[r] ?? 0) + 1; };
 
-const sock = dgram.createSocket({ type: cfg.host.includes(':') ? 'udp6' : 'udp4' });
+// A reply goes to rinfo.address, always an IP literal: dgram's default lookup would still
+// pass it through dns.lookup and send on the next tick, after the send time was stamped.
+const literalLookup = ((host: string, family: number, cb: (err: Error | null, address: string, family: number) => void) => {
+  if (isIP(host)) cb(null, host, family);
+  else lookup(host, family, cb);
+}) as unknown as dgram.SocketOptions['lookup'];
+const sock = dgram.createSocket({ type: cfg.host.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
 sock.on('error', (err: NodeJS.ErrnoException) => {
   port.postMessage({ type: 'error', code: err.code ?? 'error' } satisfies ReflectorMessage);
 });
 
-function reflect(buf: Buffer, rinfo: dgram.RemoteInfo): ReflectorResult | undefined {
-  const rx = process.hrtime.bigint();
+function reflect(buf: Buffer, rinfo: dgram.RemoteInfo, rx: bigint): ReflectorResult | undefined {
   if (buf.length > cfg.maxPacketBytes) return 'oversized';
   // Source port 0 cannot be answered (sendto fails; dgram throws ERR_SOCKET_BAD_PORT first).
   if (rinfo.port === 0) return 'unanswerable';
@@ -55,7 +62,7 @@ function reflect(buf: Buffer, rinfo: dgram.RemoteInfo): ReflectorResult | undefi
   const now = Date.now();
   const peer = `${h.keyId}\0${rinfo.address}`;
   if (!peers.has(peer, now) && !unknownPeers('', now)) return 'unverified';
-  if (!macValid(key, buf)) return 'unauthenticated';
+  if (!key.valid(buf)) return 'unauthenticated';
   peers.touch(peer, now);
   // A captured packet replayed after its session was forgotten is stale by the wall clock.
   if (Math.abs(now / 1000 - h.wallSeconds) > MAX_CLOCK_SKEW_S) return 'replayed';
@@ -67,14 +74,17 @@ function reflect(buf: Buffer, rinfo: dgram.RemoteInfo): ReflectorResult | undefi
   const a = admit(s, h.seq);
   if (!a.ok) return 'replayed';
   fillReply(key, buf, { rxNs: rx, txNs: process.hrtime.bigint(), received: a.received, ackVector: a.ackVector });
-  sock.send(buf, rinfo.port, rinfo.address, (err) => count(err ? 'send_failed' : 'reflected'));
+  sock.send(buf, rinfo.port, rinfo.address, afterSend);
   return undefined;
 }
+const afterSend = (err: Error | null) => count(err ? 'send_failed' : 'reflected');
 
 sock.on('message', (buf, rinfo) => {
+  // The receive stamp first: the hold time taken out of the peer's RTT starts here.
+  const rx = process.hrtime.bigint();
   let r: ReflectorResult | undefined;
   try {
-    r = reflect(buf, rinfo);
+    r = reflect(buf, rinfo, rx);
   } catch {
     r = 'error';
   }

@@ -33,6 +33,21 @@ describe('udp-echo against the reflector', () => {
     expect(Math.min(...r.packets!.upstreamDelays!)).toBe(0);
   });
 
+  it('30 trains at once, started apart, of different lengths and spacings: one send loop serves them all, every packet back in its own train', async () => {
+    // The packet worker files trains in heaps by their next due send (src/probes/train/worker.ts):
+    // trains that start, end and interleave at different cadences must each get all their packets.
+    const runs = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      new Promise((r) => setTimeout(r, i * 7)).then(() =>
+        udpEchoProbe({ ...echoTarget(refl.address.port, { packets: 20 + (i % 4) * 10, spacing: 5 + (i % 3) * 10 }), name: `t${i}` }, AbortSignal.timeout(15_000)))));
+    runs.forEach((r, i) => {
+      const n = 20 + (i % 4) * 10;
+      expect(r.success, `train ${i}`).toBe(true);
+      expect(r.packets, `train ${i}`).toMatchObject({ sent: n, received: n, lost: 0, duplicated: 0, late: 0 });
+      expect(r.packets!.seqs, `train ${i}`).toEqual(Array.from({ length: n }, (_, k) => k));
+      expect(r.info?.['reflector_received'], `train ${i}`).toBe(n);
+    });
+  });
+
   it('a wrong key: every packet dropped as unauthenticated, the run times out', async () => {
     const before = await reflectorCount('unauthenticated');
     const r = await udpEchoProbe(echoTarget(refl.address.port, { key: 'another-key-0123456789', packets: 20, packet_timeout: 100 }), AbortSignal.timeout(10_000));

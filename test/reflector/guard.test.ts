@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admit, createRateLimiter, createRecentSet, createSessionTable, fresh } from '../../src/reflector/guard.ts';
-import { FIXED_BYTES, MAC_BYTES, encodeRequest, fillReply, macValid, parseHeader } from '../../src/reflector/wire.ts';
+import { FIXED_BYTES, MAC_BYTES, createMac, encodeRequest, fillReply, macValid, parseHeader, refillRequest } from '../../src/reflector/wire.ts';
 
 describe('anti-replay window and ack vector', () => {
   it.each([
@@ -85,6 +85,30 @@ describe('wire format', () => {
     expect(rep.length).toBe(req.length);
     expect(macValid(key, rep)).toBe(true);
     expect(parseHeader(rep)).toMatchObject({ type: 2, keyId: 'kid', seq: 7, sendNs: 123n, reflRxNs: 10n, reflTxNs: 12n, reflReceived: 5, ackVector: 0b1011n });
+  });
+  // The per-key MAC of the prober and the reflector against createHmac (macValid): keys
+  // shorter than, equal to and longer than SHA-256's 64-byte block (RFC 2104 hashes a long
+  // key first), packets up to a jumbo datagram (its scratch space grows).
+  it.each([
+    ['a 20-byte key, 172 bytes', 'k'.repeat(20), 172],
+    ['a 64-byte key, 112 bytes', 'b'.repeat(64), 112],
+    ['a 100-byte key, 1472 bytes', 'l'.repeat(100), 1472],
+    ['a 1-byte key, 9000 bytes', 'x', 9000],
+  ])('createMac: %s signs and checks as HMAC-SHA256 does', (_n, k, size) => {
+    const m = createMac(k);
+    const b = encodeRequest(k, { keyId: 'kid', session: Buffer.alloc(8, 2), seq: 1, wallSeconds: 1000, sendNs: 5n }, size);
+    expect(m.valid(b)).toBe(true);
+    const flipped = Buffer.from(b);
+    flipped[size - MAC_BYTES - 1]! ^= 0x80;
+    expect(m.valid(flipped)).toBe(false);
+    expect(createMac(k + 'x').valid(b)).toBe(false);
+    // The same buffer refilled for a later packet: the reference MAC accepts it, fields read back.
+    refillRequest(m, b, 4_000_000_000, 1_700_000_000, 2 ** 52 + 3);
+    expect(macValid(k, b)).toBe(true);
+    expect(parseHeader(b)).toMatchObject({ type: 1, keyId: 'kid', seq: 4_000_000_000, wallSeconds: 1_700_000_000, sendNs: 2n ** 52n + 3n });
+    const rep = Buffer.from(b);
+    fillReply(m, rep, { rxNs: 10n, txNs: 12n, received: 5, ackVector: 1n });
+    expect(macValid(k, rep)).toBe(true);
   });
   it.each([
     ['too short', Buffer.alloc(FIXED_BYTES + MAC_BYTES)],

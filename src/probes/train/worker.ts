@@ -1,19 +1,24 @@
 // The packet-timing worker: every UDP packet train (stun, udp-echo) is sent and received
 // here, off the main event loop, so that a main thread busy with config reloads, HTTP
 // probes or metrics scrapes does not delay a send or a receive stamp. Stamps are
-// process.hrtime.bigint() taken in the send call's caller and in the 'message' handler.
+// process.hrtime.bigint(): the send stamp just before socket.send() (the packet built and
+// signed first), the receive stamp first thing in the 'message' handler.
 //
-// Sends are due at start + i x spacing. Node timers have 1 ms granularity and can fire a
-// millisecond early or late, so the worker sleeps on a timer until ~2 ms before the next send,
-// then alternates 0.1 ms naps (Atomics.wait) with setImmediate turns of the event loop, which
-// take in received datagrams, until the send is due. Polling without the naps would burn a
-// core per stream and, on a busy machine, get the thread preempted: worse timing, not better.
+// Sends are due at start + i x spacing. One loop serves every train: a heap of the trains'
+// next due sends, another of their next expiry or end, and each turn sends every packet
+// that is due, of all trains, in one pass (a turn costs O(log trains), not O(trains)).
+// Node timers have 1 ms granularity and can fire a millisecond early or late, so the loop
+// sleeps on one timer until ~2 ms before the next send, then alternates short naps
+// (Atomics.wait) with setImmediate turns of the event loop, which take in received
+// datagrams, until the send is due; the last nap ends at the due time and the send follows
+// in the same turn. Polling without the naps would burn a core and, on a busy machine, get
+// the thread preempted: worse timing, not better.
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import type { PacketTrain } from '../types.ts';
 import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
-import { TYPE_REPLY, encodeRequest, macValid, parseHeader } from '../../reflector/wire.ts';
+import { TYPE_REPLY, createMac, encodeRequest, parseHeader, refillRequest, type Mac } from '../../reflector/wire.ts';
 import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
 import { runStreamTrain } from './stream.ts';
 
@@ -23,7 +28,8 @@ const MS = 1e6;
 /** Poll instead of sleeping once the next send is this close. */
 const SPIN_NS = 2 * MS;
 const NAP = new Int32Array(new SharedArrayBuffer(4));
-const NAP_MS = 0.1;
+/** A datagram that arrives during a nap is stamped at most this late. */
+const NAP_NS = 0.1 * MS;
 
 const PENDING = 1;
 const ANSWERED = 2;
@@ -57,8 +63,17 @@ interface Train {
   /** stun: transaction id (hex) -> seq; every id of the train, to tell late from unknown. */
   txids: Map<string, number>;
   session: Buffer;
+  /** udp-echo: the key's MAC, and request buffers reused from packet to packet. */
+  mac?: Mac;
+  free: Buffer[];
+  /** Buffers handed to socket.send() and not yet completed, oldest first (a socket completes sends in order). */
+  inflight: Buffer[];
+  onSent: (err: Error | null) => void;
   /** Once every fate is known: when to stop listening for duplicates and late answers. */
   endAt: number;
+  /** Where the train sits in the send heap and the lazy heap (expiry, end); Infinity: not there. */
+  sendAt: number;
+  lazyAt: number;
   done: boolean;
 }
 
@@ -105,7 +120,14 @@ function startTrain(job: StunJob | EchoJob): void {
     rttBySeq: new Float64Array(n), upBySeq: new Float64Array(n), downBySeq: new Float64Array(n),
     ackBySeq: new BigUint64Array(n),
     maxAnswered: -1, late: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
-    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), endAt: 0, done: false,
+    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)),
+    free: [], inflight: [], onSent: () => {}, endAt: 0, sendAt: Infinity, lazyAt: Infinity, done: false,
+  };
+  if (job.proto === 'echo') t.mac = createMac(job.key);
+  t.onSent = (err) => {
+    const b = t.inflight.shift();
+    if (b) t.free.push(b);
+    if (err) onSocketError(t, err as NodeJS.ErrnoException);
   };
   trains.set(job.id, t);
   sock.on('message', (buf) => onMessage(t, buf, nowNs()));
@@ -113,6 +135,7 @@ function startTrain(job: StunJob | EchoJob): void {
   sock.connect(job.port, job.host, () => {
     if (t.done) return;
     t.start = nowNs();
+    place(t);
     pump();
   });
 }
@@ -156,7 +179,7 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
     const h = parseHeader(buf);
     if (!h || h.type !== TYPE_REPLY) return countInvalid(t, 'malformed');
     if (buf.length > job.size) return countInvalid(t, 'oversized');
-    if (h.keyId !== job.keyId || !macValid(job.key, buf)) return countInvalid(t, 'bad_mac');
+    if (h.keyId !== job.keyId || !t.mac!.valid(buf)) return countInvalid(t, 'bad_mac');
     if (!h.session.equals(t.session) || h.seq >= job.packets || t.state[h.seq] === 0) return countInvalid(t, 'unknown_transaction');
     seq = h.seq;
     const held = Number(h.reflTxNs - h.reflRxNs);
@@ -179,13 +202,14 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
   t.rttBySeq[seq] = rtt;
   if (seq < t.maxAnswered) t.reordered++;
   else t.maxAnswered = seq;
-  if (t.outstanding + 1 === t.job.maxOutstanding || (t.next >= t.job.packets && t.outstanding === 0)) pump();
+  // A freed slot lets a held-back send go now; the last answer starts the linger.
+  if (t.outstanding + 1 === t.job.maxOutstanding || (t.next >= t.job.packets && t.outstanding === 0)) { place(t); pump(); }
 }
 
 /** After the last fate is known, listen a little longer (within the last packet's timeout) for duplicates and late answers. */
 const LINGER_NS = 100 * MS;
 
-function send(t: Train, now: number): void {
+function send(t: Train): void {
   const i = t.next++;
   const job = t.job;
   let pkt: Buffer;
@@ -194,16 +218,21 @@ function send(t: Train, now: number): void {
     t.txids.set(txid.toString('hex'), i);
     pkt = encodeBindingRequest(txid, { fingerprint: job.fingerprint });
   } else {
-    pkt = encodeRequest(job.key, { keyId: job.keyId, session: t.session, seq: i, wallSeconds: Math.floor(Date.now() / 1000), sendNs: BigInt(Math.round(now)) }, job.size);
+    const wall = Math.floor(Date.now() / 1000);
+    const b = t.free.pop();
+    if (b) refillRequest(t.mac!, b, i, wall, nowNs());
+    pkt = b ?? encodeRequest(job.key, { keyId: job.keyId, session: t.session, seq: i, wallSeconds: wall, sendNs: BigInt(nowNs()) }, job.size);
+    t.inflight.push(pkt);
   }
+  // Stamped before the send, never after: on loopback the peer can have the datagram (and
+  // stamp it) before socket.send() returns, and an RTT must never come out shorter than the
+  // path (test/probes/accuracy.test.ts holds every packet to that).
   const at = nowNs();
+  t.sock.send(pkt, t.onSent);
   t.state[i] = PENDING;
   t.sentAt[i] = at;
   t.lag[i] = at - (t.start + i * job.spacingMs * MS);
   t.outstanding++;
-  t.sock.send(pkt, (err) => {
-    if (err) onSocketError(t, err as NodeJS.ErrnoException);
-  });
 }
 
 /** Expire answers that are overdue: a packet's fate is known once its timeout passes. */
@@ -218,48 +247,118 @@ function expire(t: Train, now: number): void {
   }
 }
 
+// Min-heaps of trains by time. An entry is current while its time equals the train's
+// sendAt (lazyAt); a train that moves gets a new entry and the old one is dropped when it
+// surfaces, so no search is ever needed.
+interface Heap { at: number[]; tr: Train[] }
+const sendHeap: Heap = { at: [], tr: [] };
+const lazyHeap: Heap = { at: [], tr: [] };
+
+function heapPush(h: Heap, at: number, t: Train): void {
+  let i = h.at.length;
+  h.at.push(at);
+  h.tr.push(t);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h.at[p]! <= at) break;
+    h.at[i] = h.at[p]!; h.tr[i] = h.tr[p]!;
+    i = p;
+  }
+  h.at[i] = at; h.tr[i] = t;
+}
+
+function heapPop(h: Heap): void {
+  const at = h.at.pop()!;
+  const t = h.tr.pop()!;
+  const n = h.at.length;
+  if (n === 0) return;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && h.at[c + 1]! < h.at[c]!) c++;
+    if (h.at[c]! >= at) break;
+    h.at[i] = h.at[c]!; h.tr[i] = h.tr[c]!;
+    i = c;
+  }
+  h.at[i] = at; h.tr[i] = t;
+}
+
+/** The earliest current entry's time (stale ones are dropped on the way), or Infinity. */
+function heapTop(h: Heap, key: 'sendAt' | 'lazyAt'): number {
+  while (h.at.length) {
+    const t = h.tr[0]!;
+    if (!t.done && t[key] === h.at[0]) return h.at[0]!;
+    heapPop(h);
+  }
+  return Infinity;
+}
+
+/** Files the train under its next due send and its next expiry or end. */
+function place(t: Train): void {
+  if (t.done || t.start === 0) return;
+  const send = t.next < t.job.packets && t.outstanding < t.job.maxOutstanding ? t.start + t.next * t.job.spacingMs * MS : Infinity;
+  let lazy = Infinity;
+  if (t.endAt) lazy = t.endAt;
+  else if (t.next >= t.job.packets && t.outstanding === 0) lazy = 0; // every fate known: start the linger now
+  else if (t.expireIdx < t.next) lazy = t.sentAt[t.expireIdx]! + t.job.packetTimeoutMs * MS;
+  if (send !== t.sendAt) { t.sendAt = send; if (send !== Infinity) heapPush(sendHeap, send, t); }
+  if (lazy !== t.lazyAt) { t.lazyAt = lazy; if (lazy !== Infinity) heapPush(lazyHeap, lazy, t); }
+}
+
+/** Everything that is due for one train: expiries, sends, the end of its linger. */
+function serve(t: Train): void {
+  const now = nowNs();
+  expire(t, now);
+  const spacing = t.job.spacingMs * MS;
+  while (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding && t.start + t.next * spacing <= nowNs()) send(t);
+  if (t.next >= t.job.packets && t.outstanding === 0) {
+    if (t.endAt === 0) t.endAt = Math.min(now + LINGER_NS, t.sentAt[t.job.packets - 1]! + t.job.packetTimeoutMs * MS);
+    if (now >= t.endAt) { finish(t); return; }
+  }
+  place(t);
+}
+
 let pumping = false;
 
 function pump(): void {
+  if (pumping) return;
   pumping = true;
   try {
-    schedule();
+    loop();
   } finally {
     pumping = false;
   }
 }
 
-function schedule(): void {
+function loop(): void {
   if (timer) { clearTimeout(timer); timer = undefined; }
   if (immediate) { clearImmediate(immediate); immediate = undefined; }
-  let wakeSend = Infinity;
-  let wakeExpire = Infinity;
-  const now = nowNs();
-  for (const t of trains.values()) {
-    if (t.done || t.start === 0) continue;
-    expire(t, now);
-    const spacing = t.job.spacingMs * MS;
-    while (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding && t.start + t.next * spacing <= nowNs()) send(t, nowNs());
-    if (t.next >= t.job.packets && t.outstanding === 0) {
-      if (t.endAt === 0) t.endAt = Math.min(now + LINGER_NS, t.sentAt[t.job.packets - 1]! + t.job.packetTimeoutMs * MS);
-      if (now >= t.endAt) { finish(t); continue; }
-      wakeExpire = Math.min(wakeExpire, t.endAt);
+  for (;;) {
+    const now = nowNs();
+    let served = false;
+    while (heapTop(lazyHeap, 'lazyAt') <= now) { const t = lazyHeap.tr[0]!; heapPop(lazyHeap); t.lazyAt = Infinity; serve(t); served = true; }
+    while (heapTop(sendHeap, 'sendAt') <= nowNs()) { const t = sendHeap.tr[0]!; heapPop(sendHeap); t.sendAt = Infinity; serve(t); served = true; }
+    const wakeSend = heapTop(sendHeap, 'sendAt');
+    const after = nowNs();
+    const wait = wakeSend - after;
+    if (wait <= NAP_NS && !served) {
+      // The send is due within one nap: wait for exactly that long and send in this turn.
+      if (wait > 0) Atomics.wait(NAP, 0, 0, wait / MS);
       continue;
     }
-    if (t.next < t.job.packets && t.outstanding < t.job.maxOutstanding) wakeSend = Math.min(wakeSend, t.start + t.next * spacing);
-    if (t.expireIdx < t.next) wakeExpire = Math.min(wakeExpire, t.sentAt[t.expireIdx]! + t.job.packetTimeoutMs * MS);
-  }
-  const after = nowNs();
-  if (wakeSend - after <= SPIN_NS) {
-    // Close to a send: nap at most NAP_MS (a blocking wait, no CPU burnt), then let the loop
-    // take in any received datagram (its stamp is at most NAP_MS late) and look again.
-    Atomics.wait(NAP, 0, 0, Math.min(NAP_MS, Math.max(0, (wakeSend - after) / MS)));
-    immediate = setImmediate(pump);
+    if (wait <= SPIN_NS) {
+      // Close to a send: nap (a blocking wait, no CPU burnt), then let the loop take in any
+      // received datagram (its stamp is at most NAP_NS late) and look again.
+      Atomics.wait(NAP, 0, 0, Math.min(NAP_NS, Math.max(0, wait - NAP_NS)) / MS);
+      immediate = setImmediate(pump);
+      return;
+    }
+    const wake = Math.min(wakeSend - SPIN_NS, heapTop(lazyHeap, 'lazyAt'));
+    if (wake === Infinity) return;
+    timer = setTimeout(pump, Math.max(0, Math.floor((wake - after) / MS)));
     return;
   }
-  const wake = Math.min(wakeSend - SPIN_NS, wakeExpire);
-  if (wake === Infinity) return;
-  timer = setTimeout(pump, Math.max(0, Math.floor((wake - after) / MS)));
 }
 
 function finish(t: Train, stoppedBy?: string): void {
