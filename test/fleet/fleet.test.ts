@@ -18,13 +18,9 @@ import type { Socket } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.ts';
-import { openOutbox } from '../../src/fleet/outbox.ts';
-import { createLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { openStore } from '../../src/store/index.ts';
 import { NODE, ROOT, sleep, tempDir, waitFor } from '../deploy/tools.ts';
 import { type FleetNet, createFleetNet } from '../support/netns.ts';
+import { flushOutbox } from '../support/outbox.ts';
 import { type Tsdb, startPrometheusReceiver, startVictoria } from '../support/tsdb.ts';
 
 const CLI = join(ROOT, 'src/cli.ts');
@@ -178,15 +174,7 @@ remote_write:
       a.child.kill('SIGTERM');
       await new Promise((ok) => (a.child.exitCode !== null ? ok(null) : a.child.once('exit', ok)));
     }
-    for (const a of agents.values()) {
-      const cfg = parseConfig(a.cfg, 'agent.yaml');
-      const store = openStore(a.dataDir);
-      const outbox = openOutbox({ dataDir: a.dataDir, metrics: createMetrics({ region: cfg.agent.region, version: 'test', defaultMetrics: false }), log: createLogger('silent') });
-      await outbox.setRemotes(cfg.remote_write);
-      await outbox.drained();
-      await outbox.close();
-      store.close();
-    }
+    for (const a of agents.values()) await flushOutbox(a.dataDir, a.cfg);
     await vm.raw('slaprobe_run_success'); // until every row is searchable
 
     const now = new Date(t['end']!).toISOString();

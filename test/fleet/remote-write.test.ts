@@ -19,6 +19,7 @@ import { openOutbox } from '../../src/fleet/outbox.ts';
 import { openStore, storePath } from '../../src/store/index.ts';
 import { NODE, ROOT, freePort, sleep, tempDir, tool, waitFor } from '../deploy/tools.ts';
 import { makePki } from '../support/certs.ts';
+import { flushOutbox } from '../support/outbox.ts';
 import { type Running, closedPort, httpServer } from '../support/servers.ts';
 import { type RawSeries, type Tsdb, startPrometheusReceiver, startVictoria } from '../support/tsdb.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -103,17 +104,6 @@ function expectSameRuns(series: RawSeries[], segs: Segment[], extraPerTarget = 0
     expect(byTs.size).toBeGreaterThanOrEqual(runs);
     expect(byTs.size).toBeLessThanOrEqual(runs + extraPerTarget);
   }
-}
-
-/** What the outbox still holds is sent the way a restarted agent sends it. */
-async function flushOutbox(dataDir: string, cfgText: string): Promise<void> {
-  const cfg = parseConfig(cfgText, 'test.yaml');
-  const store = openStore(dataDir);
-  const outbox = openOutbox({ dataDir, metrics: createMetrics({ region: 'eu-test', version: 'test', defaultMetrics: false }), log: createLogger('silent') });
-  await outbox.setRemotes(cfg.remote_write);
-  await outbox.drained();
-  await outbox.close();
-  store.close();
 }
 
 const metric = async (a: Agent, name: string) => {
