@@ -68,3 +68,41 @@ describe('report over three regions', () => {
     expect(bad.err).toContain('--region "eu-wset": the evidence has no such region; regions: "ap", "eu", "us"');
   });
 });
+
+describe('the region rules at_least_down and fraction_down, through report --config', () => {
+  // Every region down 00:40-00:46; eu and us (2 of 3) down 00:20-00:30; eu alone 00:50-00:56.
+  const rows: string[] = ['timestamp,target,success,region'];
+  for (let t = START; t < min(60); t += 10_000) {
+    for (const region of ['ap', 'eu', 'us']) {
+      const down = (t >= min(40) && t < min(46)) || (region !== 'ap' && t >= min(20) && t < min(30)) || (region === 'eu' && t >= min(50) && t < min(56));
+      rows.push(`${t / 1000},api,${!down},${region}`);
+    }
+  }
+  const file = join(dir, 'rules.csv');
+  writeFileSync(file, `${rows.join('\n')}\n`);
+  const report = async (rule: string) => {
+    const cfg = join(dir, `rule-${rule.replace(/\W/g, '')}.yaml`);
+    writeFileSync(cfg, `targets:\n  - { name: api, kind: tcp, address: "127.0.0.1:9", interval: 10s }\nservices:\n  - { name: meet, targets: [api], sla: [udesk], regions: { rule: ${rule}, min_reporting: 3 } }\n`);
+    const r = await cli('report', '--samples', file, '--config', cfg, '--period', '2026-11', '--now', '2026-12-01T00:00:00Z', '--format', 'json');
+    expect(r.err).toBe('');
+    const rep = JSON.parse(r.out).reports[0];
+    return {
+      windows: rep.windows.map((w: { start: string; end: string; counted_minutes: number }) => [w.start.slice(11, 16), w.end.slice(11, 16), w.counted_minutes]),
+      faults: rep.regional_faults.map((f: { region: string; start: string }) => `${f.region} ${f.start.slice(11, 16)}`),
+    };
+  };
+
+  it.each([
+    // 2 of 3 down is down with at_least_down: 2 and fraction_down: 0.5 (2/3 >= 0.5), not with 0.7 or any_up.
+    ['{ at_least_down: 2 }', [['08:20', '08:30', 10], ['08:40', '08:46', 6]], ['eu 08:50']],
+    ['{ fraction_down: 0.5 }', [['08:20', '08:30', 10], ['08:40', '08:46', 6]], ['eu 08:50']],
+    ['{ fraction_down: 0.7 }', [['08:40', '08:46', 6]], ['eu 08:20', 'us 08:20', 'eu 08:50']],
+    ['any_up', [['08:40', '08:46', 6]], ['eu 08:20', 'us 08:20', 'eu 08:50']],
+    // at_least_down: 1 is down where any region is: eu's own 6 minutes count (UDESK-1.2: >= 5 min).
+    ['{ at_least_down: 1 }', [['08:20', '08:30', 10], ['08:40', '08:46', 6], ['08:50', '08:56', 6]], []],
+  ])('rule %s', async (rule, windows, faults) => {
+    const r = await report(rule);
+    expect(r.windows).toEqual(windows);
+    expect(r.faults).toEqual(faults);
+  });
+});
