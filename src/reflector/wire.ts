@@ -130,16 +130,27 @@ export function sign(key: string | Buffer, buf: Buffer): void {
   mac(key, buf.subarray(0, buf.length - MAC_BYTES)).copy(buf, buf.length - MAC_BYTES);
 }
 
-/** Header fields without checking the MAC (the key id says which key to check it with). */
-export function parseHeader(buf: Buffer): EchoHeader | undefined {
-  if (buf.length < FIXED_BYTES + 1 + MAC_BYTES) return undefined;
-  if (buf.readUInt32BE(0) !== ECHO_MAGIC || buf[4] !== ECHO_VERSION) return undefined;
+/**
+ * The key id's length in bytes if `buf` holds a well-formed header (magic, version, type,
+ * key id within the packet), else 0. The prober reads a reply's fields in place after this,
+ * with no object per packet.
+ */
+export function headerKeyIdBytes(buf: Buffer): number {
+  if (buf.length < FIXED_BYTES + 1 + MAC_BYTES) return 0;
+  if (buf.readUInt32BE(0) !== ECHO_MAGIC || buf[4] !== ECHO_VERSION) return 0;
   const type = buf[5]!;
   const k = buf[6]!;
-  if ((type !== TYPE_REQUEST && type !== TYPE_REPLY) || k < 1 || k > MAX_KEY_ID_BYTES) return undefined;
-  if (FIXED_BYTES + k + MAC_BYTES > buf.length) return undefined;
+  if ((type !== TYPE_REQUEST && type !== TYPE_REPLY) || k < 1 || k > MAX_KEY_ID_BYTES) return 0;
+  if (FIXED_BYTES + k + MAC_BYTES > buf.length) return 0;
+  return k;
+}
+
+/** Header fields without checking the MAC (the key id says which key to check it with). */
+export function parseHeader(buf: Buffer): EchoHeader | undefined {
+  const k = headerKeyIdBytes(buf);
+  if (k === 0) return undefined;
   return {
-    type,
+    type: buf[5]!,
     keyId: buf.toString('latin1', FIXED_BYTES, FIXED_BYTES + k),
     session: buf.subarray(8, 16),
     seq: buf.readUInt32BE(16),

@@ -18,7 +18,7 @@ import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import type { PacketTrain } from '../types.ts';
 import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
-import { TYPE_REPLY, createMac, encodeRequest, parseHeader, refillRequest, type Mac } from '../../reflector/wire.ts';
+import { FIXED_BYTES, TYPE_REPLY, createMac, encodeRequest, headerKeyIdBytes, refillRequest, type Mac } from '../../reflector/wire.ts';
 import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
 import { runStreamTrain } from './stream.ts';
 
@@ -48,7 +48,9 @@ interface Train {
   rttBySeq: Float64Array;
   upBySeq: Float64Array;
   downBySeq: Float64Array;
-  ackBySeq: BigUint64Array;
+  /** The reflector's ack vector of each answer, as its high and low 32 bits. */
+  ackHi: Uint32Array;
+  ackLo: Uint32Array;
   maxAnswered: number;
   late: number;
   duplicated: number;
@@ -65,6 +67,7 @@ interface Train {
   session: Buffer;
   /** udp-echo: the key's MAC, and request buffers reused from packet to packet. */
   mac?: Mac;
+  keyId: Buffer;
   free: Buffer[];
   /** Buffers handed to socket.send() and not yet completed, oldest first (a socket completes sends in order). */
   inflight: Buffer[];
@@ -118,9 +121,9 @@ function startTrain(job: StunJob | EchoJob): void {
     job, sock, start: 0, next: 0, outstanding: 0, expireIdx: 0,
     state: new Uint8Array(n), sentAt: new Float64Array(n), lag: new Float64Array(n),
     rttBySeq: new Float64Array(n), upBySeq: new Float64Array(n), downBySeq: new Float64Array(n),
-    ackBySeq: new BigUint64Array(n),
+    ackHi: new Uint32Array(n), ackLo: new Uint32Array(n),
     maxAnswered: -1, late: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
-    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)),
+    mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), keyId: Buffer.from(job.proto === 'echo' ? job.keyId : ''),
     free: [], inflight: [], onSent: () => {}, endAt: 0, sendAt: Infinity, lazyAt: Infinity, done: false,
   };
   if (job.proto === 'echo') t.mac = createMac(job.key);
@@ -176,23 +179,30 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
     }
   } else {
     const job = t.job;
-    const h = parseHeader(buf);
-    if (!h || h.type !== TYPE_REPLY) return countInvalid(t, 'malformed');
+    // Read in place (wire layout in src/reflector/wire.ts): at thousands of answers a second,
+    // an object and five BigInts per answer were most of the worker's young garbage.
+    const k = headerKeyIdBytes(buf);
+    if (k === 0 || buf[5] !== TYPE_REPLY) return countInvalid(t, 'malformed');
     if (buf.length > job.size) return countInvalid(t, 'oversized');
-    if (h.keyId !== job.keyId || !t.mac!.valid(buf)) return countInvalid(t, 'bad_mac');
-    if (!h.session.equals(t.session) || h.seq >= job.packets || t.state[h.seq] === 0) return countInvalid(t, 'unknown_transaction');
-    seq = h.seq;
-    const held = Number(h.reflTxNs - h.reflRxNs);
+    if (k !== t.keyId.length || buf.compare(t.keyId, 0, k, FIXED_BYTES, FIXED_BYTES + k) !== 0 || !t.mac!.valid(buf)) return countInvalid(t, 'bad_mac');
+    const s = buf.readUInt32BE(16);
+    if (buf.compare(t.session, 0, 8, 8, 16) !== 0 || s >= job.packets || t.state[s] === 0) return countInvalid(t, 'unknown_transaction');
+    seq = s;
+    const rxHi = buf.readUInt32BE(32), rxLo = buf.readUInt32BE(36);
+    const txHi = buf.readUInt32BE(40), txLo = buf.readUInt32BE(44);
+    const held = (txHi - rxHi) * 2 ** 32 + (txLo - rxLo);
     // The reflector's processing time is taken out of the round trip; a negative or absurd
     // hold time (a broken reflector clock) is not.
     const hold = held >= 0 && held < rxNs - t.sentAt[seq]! ? held : 0;
     rtt = rxNs - t.sentAt[seq]! - hold;
     // One-way delays on two unsynchronised monotonic clocks: only their variation means
     // anything; the constant offset is removed at the end of the train.
-    t.upBySeq[seq] = Number(h.reflRxNs) - t.sentAt[seq]!;
-    t.downBySeq[seq] = rxNs - Number(h.reflTxNs);
-    t.ackBySeq[seq] = h.ackVector;
-    if (h.reflReceived > t.reflectorReceived) t.reflectorReceived = h.reflReceived;
+    t.upBySeq[seq] = rxHi * 2 ** 32 + rxLo - t.sentAt[seq]!;
+    t.downBySeq[seq] = rxNs - (txHi * 2 ** 32 + txLo);
+    t.ackHi[seq] = buf.readUInt32BE(56);
+    t.ackLo[seq] = buf.readUInt32BE(60);
+    const received = buf.readUInt32BE(48);
+    if (received > t.reflectorReceived) t.reflectorReceived = received;
   }
   const st = t.state[seq];
   if (st === ANSWERED) { t.duplicated++; return; }
@@ -401,7 +411,8 @@ function report(t: Train, stoppedBy?: string): TrainReport {
       // (the ack vector carries the 63 sequence numbers below the one it answers).
       for (let j = Math.min(n - 1, i + 63); j > i; j--) {
         if (t.state[j] !== ANSWERED) continue;
-        if ((t.ackBySeq[j]! >> BigInt(j - 1 - i)) & 1n) lostDown++;
+        const b = j - 1 - i;
+        if (((b < 32 ? t.ackLo[j]! >>> b : t.ackHi[j]! >>> (b - 32)) & 1) === 1) lostDown++;
         else lostUp++;
         break;
       }
