@@ -7,8 +7,8 @@
 // Sends are due at start + i x spacing. One loop serves every train: a heap of the trains'
 // next due sends, another of their next expiry or end, and each turn sends every packet
 // that is due, of all trains, in one pass (a turn costs O(log trains), not O(trains)).
-// Node timers have 1 ms granularity and can fire a millisecond early or late, so the loop
-// sleeps on one timer until ~2 ms before the next send, then alternates short naps
+// Node timers have 1 ms granularity and fire up to a few milliseconds late, so the loop
+// sleeps on one timer until 4 ms before the next send, then alternates short naps
 // (Atomics.wait) with setImmediate turns of the event loop, which take in received
 // datagrams, until the send is due; the last nap ends at the due time and the send follows
 // in the same turn. Polling without the naps would burn a core and, on a busy machine, get
@@ -25,8 +25,13 @@ import { runStreamTrain } from './stream.ts';
 const BASE = process.hrtime.bigint();
 const nowNs = (): number => Number(process.hrtime.bigint() - BASE);
 const MS = 1e6;
-/** Poll instead of sleeping once the next send is this close. */
-const SPIN_NS = 2 * MS;
+/**
+ * Nap instead of sleeping on a timer once the next send is this close. Measured in this
+ * worker on the 2-vCPU VM of docs/quality.md: a setTimeout fired 0.7-1.1 ms late at the
+ * median, 1.3 ms at p99 and up to 3.3 ms; with 2 ms here, every timer later than that made
+ * its send late.
+ */
+const SPIN_NS = 4 * MS;
 const NAP = new Int32Array(new SharedArrayBuffer(4));
 /** A datagram that arrives during a nap is stamped at most this late. */
 const NAP_NS = 0.1 * MS;
