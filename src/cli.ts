@@ -3,7 +3,7 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig, loadConfigFile } from './config/load.ts';
 import { formatMs } from './config/check.ts';
-import { DEFAULT_POLICY, policyRules } from './config/sla.ts';
+import { policiesOf, policyRules } from './config/sla.ts';
 import type { Config } from './config/types.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { VERSION } from './version.ts';
@@ -237,7 +237,7 @@ async function checkConfigCommand(args: string[]): Promise<number> {
   for (const r of cfg.remote_write) out.push(`  remote_write ${r.name}: ${new URL(r.url).origin}${new URL(r.url).pathname}`);
   for (const s of cfg.services) {
     out.push(`  service ${s.name}: ${s.targets.join(', ')} (rule ${s.rule.type === 'at_least' ? `at_least ${s.rule.k}` : s.rule.type})`);
-    for (const p of s.sla.length > 0 ? s.sla : [DEFAULT_POLICY]) {
+    for (const p of policiesOf(s)) {
       out.push(`    sla ${p.name}${s.sla.length > 0 ? '' : ' (the service names none)'}: ${p.target} % per ${p.period} in ${p.time_zone}, ${p.min_outage > 0 ? `outages under ${formatMs(p.min_outage)} not counted` : 'every outage counted'}, unknown time ${p.unknown}`);
       out.push(`      ${policyRules(p)}`);
     }

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseInstant } from '../availability/calendar.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
-import { DEFAULT_POLICY } from '../config/sla.ts';
+import { policiesOf } from '../config/sla.ts';
 import { toOpenSlo, toYaml } from '../export/openslo.ts';
 
 export const EXPORT_HELP = `Usage: slaprobe export openslo [--config FILE] [--out FILE] [--now TIME]
@@ -42,7 +42,7 @@ export function exportCommand(argv: string[]): number {
   if (!config) return 2;
   let yaml: string;
   try {
-    yaml = toYaml(toOpenSlo(config.services.map((s) => ({ ...s, sla: s.sla.length > 0 ? s.sla : [DEFAULT_POLICY] })), { now }));
+    yaml = toYaml(toOpenSlo(config.services.map((s) => ({ ...s, sla: policiesOf(s) })), { now }));
   } catch (e) {
     return usage((e as Error).message);
   }

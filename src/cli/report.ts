@@ -14,7 +14,7 @@ import { LOOKBACK, noDataReason, onlyRegion, reportService, type ServiceDef, typ
 import type { Period, SlaPolicy } from '../availability/types.ts';
 import { loadCommandConfig, parse } from '../cli.ts';
 import { parseDuration } from '../config/duration.ts';
-import { DEFAULT_POLICY, loadPresets } from '../config/sla.ts';
+import { DEFAULT_POLICY, loadPresets, policiesOf } from '../config/sla.ts';
 import type { Config } from '../config/types.ts';
 import { OUTCOME_METRIC } from '../fleet/wire.ts';
 import { SOURCE_HELP, SOURCE_OPTIONS, SourceError, readSource, sourceAuth } from '../fleet/source.ts';
@@ -63,7 +63,6 @@ Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store 
 
 export { EXIT_INTERNAL };
 
-const FALLBACK: SlaPolicy = DEFAULT_POLICY;
 
 /** The span of every period the report will show, for the samples reader's warnings. */
 function reportedRange(policies: readonly SlaPolicy[], sel: { year: number; month?: number } | undefined, now: number): { start: number; end: number; label: string } | undefined {
@@ -158,13 +157,13 @@ async function report(argv: string[]): Promise<number> {
           if (typeof p !== 'object') return usage(`--sla ${n}: ${p ?? `no such preset; presets: ${[...presets.keys()].join(', ')}`}`);
           policies.push(p);
         }
-        if (policies.length === 0) policies = [FALLBACK];
+        if (policies.length === 0) policies = [DEFAULT_POLICY];
       }
       let evidence: Evidence;
       if (v['source'] !== undefined) {
         // Only the time the reports read: their periods, LOOKBACK before, up to now.
         const wanted = config ? config.services.filter((s) => v['service'] === undefined || s.name === v['service']) : [];
-        const ps = config ? wanted.flatMap((s) => (s.sla.length > 0 ? s.sla : [FALLBACK]).filter((p) => v['sla'] === undefined || p.name === v['sla'])) : policies;
+        const ps = config ? wanted.flatMap((s) => policiesOf(s).filter((p) => v['sla'] === undefined || p.name === v['sla'])) : policies;
         const spans = ps.flatMap((p) => (sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)]));
         const from = Math.min(...spans.map((x) => x.start)) - LOOKBACK;
         const to = Math.min(Math.max(...spans.map((x) => x.end)) + LOOKBACK, now);
@@ -182,7 +181,7 @@ async function report(argv: string[]): Promise<number> {
           });
         if (evidence.count === 0) process.stderr.write(`slaprobe report: ${v['source']} holds no ${OUTCOME_METRIC} samples for the reported time; every period will say no data\n`);
       } else {
-        const candidates = config ? config.services.flatMap((s) => (s.sla.length > 0 ? s.sla : [FALLBACK])) : policies;
+        const candidates = config ? config.services.flatMap((s) => policiesOf(s)) : policies;
         const range = reportedRange(candidates, sel, now);
         const tty = process.stderr.isTTY === true;
         const file = v['samples']!;
@@ -245,8 +244,7 @@ async function report(argv: string[]): Promise<number> {
     const filterSla = config !== undefined ? v['sla'] : undefined;
     let matched = false;
     for (const s of services) {
-      const policies = s.sla.length > 0 ? s.sla : [FALLBACK];
-      for (const p of policies) {
+      for (const p of policiesOf(s)) {
         if (filterSla !== undefined && p.name !== filterSla) continue;
         matched = true;
         const periods: Period[] = sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)];
@@ -260,7 +258,7 @@ async function report(argv: string[]): Promise<number> {
     }
     if (filterSla !== undefined && !matched) return usage(`no policy named "${filterSla}" on the selected services`);
     if (isPageFormat(format)) {
-      const policyOf = (svc: string, sla: string) => services.find((x) => x.name === svc)?.sla.find((p) => p.name === sla) ?? (sla === FALLBACK.name ? FALLBACK : undefined);
+      const policyOf = (svc: string, sla: string) => services.find((x) => x.name === svc)?.sla.find((p) => p.name === sla) ?? (sla === DEFAULT_POLICY.name ? DEFAULT_POLICY : undefined);
       for (const f of await writePages(reports, format, v['out'], policyOf)) process.stderr.write(`slaprobe report: wrote ${f}\n`);
     } else process.stdout.write(render(reports, format));
     return reports.some((x) => x.met === false) ? 1 : 0;

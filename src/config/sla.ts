@@ -45,6 +45,9 @@ export const DEFAULT_POLICY: SlaPolicy = Object.freeze({
   ...POLICY_DEFAULTS, name: 'default', target: 99.9, description: '99.9 % per calendar month in UTC (the defaults)',
 });
 
+/** A service's policies; one that lists none is accounted under DEFAULT_POLICY, by the report, the metrics and the status page alike. */
+export const policiesOf = (s: { sla: readonly SlaPolicy[] }): readonly SlaPolicy[] => (s.sla.length > 0 ? s.sla : [DEFAULT_POLICY]);
+
 /** A policy mapping; `base` supplies what it does not set (the defaults, or a preset). */
 export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed: readonly string[] = POLICY_KEYS): SlaPolicy | undefined {
   const o = mapping(ctx, v, p, allowed);

@@ -14,7 +14,7 @@ import type { Period } from '../availability/types.ts';
 import { reportService } from '../availability/service.ts';
 import { GAP_FACTOR, serviceState } from '../availability/timeline.ts';
 import type { ServiceState, SlaPolicy, TargetState } from '../availability/types.ts';
-import { DEFAULT_POLICY } from '../config/sla.ts';
+import { policiesOf } from '../config/sla.ts';
 import type { Config, ServiceConfig, Target } from '../config/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
@@ -52,8 +52,6 @@ export interface AvailabilitySink extends Sink {
 const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded', 'counted'] as const;
 const LEVELS = ['L1', 'L2', 'L3'] as const;
 
-/** A service's policies; one that lists none is accounted under DEFAULT_POLICY, as `report` does. */
-export const policiesOf = (s: ServiceConfig): readonly SlaPolicy[] => (s.sla.length > 0 ? s.sla : [DEFAULT_POLICY]);
 
 /** Seconds of each counter state in a report. */
 function stateSeconds(r: PeriodReport): Record<(typeof STATES)[number], number> {

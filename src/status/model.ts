@@ -10,7 +10,7 @@ import { exclusionsFor, type Maintenance, type RecordedExclusion } from '../avai
 import { LOOKBACK, fleetTimeline, onlyRegion, reportService, serviceSpans, type ServiceDef, type ServiceReport, type TimelineSource } from '../availability/service.ts';
 import { GAP_FACTOR } from '../availability/timeline.ts';
 import type { Period, ServiceState, SlaPolicy, Span } from '../availability/types.ts';
-import { DEFAULT_POLICY } from '../config/sla.ts';
+import { policiesOf } from '../config/sla.ts';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -186,7 +186,7 @@ export function buildStatus(input: StatusInput): StatusModel {
   const n = input.days ?? DAYS;
   let staleAfter = 0;
   const services = input.services.map((svc): ServiceStatus => {
-    const policies = svc.sla.length > 0 ? svc.sla : [DEFAULT_POLICY];
+    const policies = policiesOf(svc);
     const dp = policies[0]!;
     const days = dayPeriods(now, dp.time_zone, n);
     const first = days[0]!.start;
@@ -283,7 +283,7 @@ export function statusOf(
 export function statusRange(services: StatusInput['services'], now: number, days = DAYS): { from: number; to: number } {
   let from = now;
   for (const svc of services) {
-    const policies = svc.sla.length > 0 ? svc.sla : [DEFAULT_POLICY];
+    const policies = policiesOf(svc);
     from = Math.min(from, dayPeriods(now, policies[0]!.time_zone, days)[0]!.start, ...policies.map((p) => periodAt(p.period, now, p.time_zone).start));
   }
   return { from: from - LOOKBACK, to: now };
