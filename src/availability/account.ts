@@ -289,12 +289,17 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
   const excluded = min(all.excluded);
   const unknown = min(all.unknown);
   const known = all.up + all.degraded + all.partial + all.down;
-  // HEDU/UMEET-7.1: excluded time is not unavailable and stays in the total time;
-  // UDESK-1.2 and EASYMEETING take it out of the period.
-  const excludedOut = policy.excluded_time === 'removed' ? excluded : 0;
-  const unknownOut = policy.unknown === 'excluded' ? min(all.unknown - unknownCountedInWindows) : 0;
-  const outOfDenominator = notInService + excludedOut + unknownOut;
-  const denom = total - outOfDenominator;
+  const minutes = {
+    total, up: min(all.up), degraded: min(all.degraded), partial: min(all.partial), down: min(all.down),
+    down_counted: unavailable, unknown, excluded, not_in_service: notInService, unknown_counted: min(unknownCounted),
+  };
+  const rules = {
+    excluded_time: policy.excluded_time, rounding: policy.rounding, rounding_scope: policy.rounding_scope,
+    unknown_in_outage: policy.unknown_in_outage, partial_period: policy.partial_period,
+    min_outage: policy.min_outage, merge_within: policy.merge_within,
+  };
+  const denom = countedMinutes({ minutes, rules, unknown_rule: policy.unknown });
+  const outOfDenominator = total - denom;
   const noData = known <= 0 || denom <= 0;
   const availability = noData ? null : ((denom - unavailable) / denom) * 100;
   const met = availability === null ? null : availability >= policy.target - 1e-9;
@@ -313,15 +318,8 @@ export function evaluatePeriod({ service, policy, period, spans, exclusions, now
     service, sla: policy.name, description: policy.description, target: policy.target,
     period: { ...period, time_zone: policy.time_zone, minutes: periodMinutes },
     now, in_progress: now < period.end, unknown_rule: policy.unknown, notify_within: policy.notify_within,
-    rules: {
-      excluded_time: policy.excluded_time, rounding: policy.rounding, rounding_scope: policy.rounding_scope,
-      unknown_in_outage: policy.unknown_in_outage, partial_period: policy.partial_period,
-      min_outage: policy.min_outage, merge_within: policy.merge_within,
-    },
-    minutes: {
-      total, up: min(all.up), degraded: min(all.degraded), partial: min(all.partial), down: min(all.down),
-      down_counted: unavailable, unknown, excluded, not_in_service: notInService, unknown_counted: min(unknownCounted),
-    },
+    rules,
+    minutes,
     availability, no_data: noData, met,
     budget: {
       allowed, used: unavailable, remaining,
@@ -351,22 +349,22 @@ function notify(incidents: IncidentReport[], notices: readonly Notice[], within:
 }
 
 /**
- * The period that settles a credit of `policy` reported for `period`: the period itself, or
- * the contract year that ends in or after the period's last month.
- */
-/**
  * Minutes of service time that count under the policy so far: the denominator of its
- * availability, (counted - down_counted) / counted. The period less the time not in service,
- * the excluded time a policy with excluded_time: removed takes out (HEDU/UMEET-7.1 keep it, as
- * available), and the unknown time unknown: excluded takes out (not what inside an outage
- * counted as down). The burn-rate rules divide by its counter (state="counted"), so they
- * apply every policy's formula, not the presets' alone.
+ * availability, (counted - down_counted) / counted, for the report (evaluatePeriod) and the
+ * burn-rate rules (the sink's counter state="counted") alike. The period less the time not in
+ * service, the excluded time a policy with excluded_time: removed takes out (UDESK-1.2,
+ * EASYMEETING; HEDU/UMEET-7.1 keep it, as available), and the unknown time unknown: excluded
+ * takes out (not what inside an outage counted as down).
  */
 export function countedMinutes(r: Pick<PeriodReport, 'minutes' | 'rules' | 'unknown_rule'>): number {
   const m = r.minutes;
   return m.total - m.not_in_service - (r.rules.excluded_time === 'removed' ? m.excluded : 0) - (r.unknown_rule === 'excluded' ? m.unknown - m.unknown_counted : 0);
 }
 
+/**
+ * The period that settles a credit of `policy` reported for `period`: the period itself, or
+ * the contract year that ends in or after the period's last month.
+ */
 export function settlementOf(policy: SlaPolicy, period: Period): PeriodReport['settlement'] {
   const st = policy.settlement;
   if (st.type === 'period') return { label: period.label, start: period.start, end: period.end, here: true };
