@@ -155,6 +155,10 @@ function fingerprint(files: readonly string[]): string {
 export function watchWebConfig(file: string, initial: WebConfig, deps: WatchWebDeps): WebConfigSource {
   let running = initial;
   let seen = fingerprint(initial.files ?? [file]);
+  const refuse = (errors: string[]) => {
+    deps.onResult?.(false);
+    deps.log.error({ web_config: file, errors }, 'web config changed but was refused; the running TLS and basic auth settings stay in force');
+  };
   const check = (force = false) => {
     const now = fingerprint(running.files ?? [file]);
     if (now === seen && !force) return;
@@ -163,19 +167,12 @@ export function watchWebConfig(file: string, initial: WebConfig, deps: WatchWebD
     try {
       next = loadWebConfig(file);
     } catch (e) {
-      const errors = e instanceof ConfigError ? e.messages : [String(e)];
-      deps.onResult?.(false);
-      deps.log.error({ web_config: file, errors }, 'web config changed but was refused; the running TLS and basic auth settings stay in force');
-      return;
+      return refuse(e instanceof ConfigError ? e.messages : [String(e)]);
     }
     // Files the new version names are the ones to watch from now on.
     seen = fingerprint(next.files ?? [file]);
     const why = needsRestart(running, next);
-    if (why) {
-      deps.onResult?.(false);
-      deps.log.error({ web_config: file, errors: [`${file}: ${why}`] }, 'web config changed but was refused; the running TLS and basic auth settings stay in force');
-      return;
-    }
+    if (why) return refuse([`${file}: ${why}`]);
     running = next;
     deps.onResult?.(true);
     deps.onChange(next);
