@@ -336,22 +336,19 @@ export async function readSource(o: ReadSourceOptions): Promise<SourceTimeline> 
         return o.defaultInterval;
       };
     };
-    for (const [key, g] of outcomes) {
-      const iat = intervalAt(key, g.target, g.name);
-      for (let i = 0; i < g.ts.length; i++) {
-        const v = g.vs[i]!;
-        if (v !== 0 && v !== 1) bad(`${g.name} at ${new Date(g.ts[i]!).toISOString()}: value ${v} is not 1 (run succeeded) or 0 (failed)`);
-        ev.add(g.target, g.region, g.ts[i]!, v === 1, iat(g.ts[i]!), g.agent);
+    /** Folds each key's 0/1 samples into the evidence; `means` names what 1 and 0 say, for the refusal. */
+    const fold = (groups: typeof outcomes, means: string, add: typeof ev.add) => {
+      for (const [key, g] of groups) {
+        const iat = intervalAt(key, g.target, g.name);
+        for (let i = 0; i < g.ts.length; i++) {
+          const v = g.vs[i]!;
+          if (v !== 0 && v !== 1) bad(`${g.name} at ${new Date(g.ts[i]!).toISOString()}: value ${v} is not ${means}`);
+          add(g.target, g.region, g.ts[i]!, v === 1, iat(g.ts[i]!), g.agent);
+        }
       }
-    }
-    for (const [key, g] of verdicts) {
-      const iat = intervalAt(key, g.target, g.name);
-      for (let i = 0; i < g.ts.length; i++) {
-        const v = g.vs[i]!;
-        if (v !== 0 && v !== 1) bad(`${g.name} at ${new Date(g.ts[i]!).toISOString()}: value ${v} is not 1 (quality breached) or 0 (met)`);
-        ev.addDegraded(g.target, g.region, g.ts[i]!, v === 1, iat(g.ts[i]!), g.agent);
-      }
-    }
+    };
+    fold(outcomes, '1 (run succeeded) or 0 (failed)', ev.add.bind(ev));
+    fold(verdicts, '1 (quality breached) or 0 (met)', ev.addDegraded.bind(ev));
     for (const [key, g] of intervals) if (g.vs.length > 0) lastInterval.set(key, g.vs[g.vs.length - 1]! * 1000);
   }
   await dispatcher?.close();
