@@ -3,7 +3,8 @@
 // everything else from a closed set in this file or in src/probes/types.ts.
 // The names are a contract used by deploy/ (rules, alerts, dashboards) and documented in
 // README.md; test/metrics.test.ts checks that every name here appears there.
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LeanCounter, LeanGauge, LeanHistogram, LeanSumCount } from './metric-family.ts';
 import type { Target } from './config/types.ts';
 
 /** Seconds. Dense around the 150 ms latency target of HEDU-5.4 / UMEET-5.4. */
@@ -61,10 +62,10 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
     }),
     targetInfo: targetInfoGauge(registry, []),
-    serviceTargetInfo: new Gauge({
+    serviceTargetInfo: new LeanGauge({
       name: 'slaprobe_service_target_info',
       help: 'Always 1 for each target a service lists, for joins: alerts on a target (quality, certificates) get their service with * on(region, target) group_left(service).',
-      labelNames: ['service', 'target'] as const,
+      labelNames: ['service', 'target'],
       registers: r,
     }),
     targets: new Gauge({
@@ -93,36 +94,36 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['resource'] as const,
       registers: r,
     }),
-    runsSkipped: new Counter({
+    runsSkipped: new LeanCounter({
       name: 'slaprobe_runs_skipped_total',
       help: 'Runs not started because the previous run of the same target was still going when the next was due.',
-      labelNames: ['target'] as const,
+      labelNames: ['target'],
       registers: r,
     }),
 
     // --- every probe -----------------------------------------------------------------------
-    probes: new Counter({
+    probes: new LeanCounter({
       name: 'slaprobe_probes_total',
       help: 'Probe runs finished, by result (success | failure).',
-      labelNames: ['target', 'kind', 'result'] as const,
+      labelNames: ['target', 'kind', 'result'],
       registers: r,
     }),
-    probeFailures: new Counter({
+    probeFailures: new LeanCounter({
       name: 'slaprobe_probe_failures_total',
       help: 'Failed probe runs, by failure reason (a closed set, see README "Failure reasons").',
-      labelNames: ['target', 'kind', 'reason'] as const,
+      labelNames: ['target', 'kind', 'reason'],
       registers: r,
     }),
-    probeSuccess: new Gauge({
+    probeSuccess: new LeanGauge({
       name: 'slaprobe_probe_success',
       help: '1 if the last run of the target succeeded, 0 if it failed.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    probeDuration: new Histogram({
+    probeDuration: new LeanHistogram({
       name: 'slaprobe_probe_duration_seconds',
       help: 'Wall time of a whole probe run.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       buckets: DURATION_BUCKETS,
       registers: r,
     }),
@@ -131,120 +132,119 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     // A summary without quantiles (_sum and _count: mean phase times by rate()), not a
     // histogram: 10 series per HTTP target instead of 90. The distribution that alerts and
     // SLOs need is the whole run's, in slaprobe_probe_duration_seconds.
-    httpPhase: new SumCountSummary({
+    httpPhase: new LeanSumCount({
       name: 'slaprobe_http_phase_duration_seconds',
       help: 'Duration of each phase of an HTTP probe (sum and count: rate(_sum) / rate(_count) is the mean): dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
-      labelNames: ['target', 'phase'] as const,
-      percentiles: [],
+      labelNames: ['target', 'phase'],
       registers: r,
     }),
-    tlsCertExpiry: new Gauge({
+    tlsCertExpiry: new LeanGauge({
       name: 'slaprobe_tls_cert_expiry_timestamp_seconds',
       help: 'Unix time at which the earliest-expiring certificate of the presented chain expires.',
-      labelNames: ['target'] as const,
+      labelNames: ['target'],
       registers: r,
     }),
 
     // --- packets (icmp, stun, udp-echo) ------------------------------------------------------
     // Counted only once a packet's fate is known (answered or timed out), so that
     // rate(lost) / rate(sent) over any window is a loss ratio with no in-flight bias.
-    packetsSent: new Counter({
+    packetsSent: new LeanCounter({
       name: 'slaprobe_packets_sent_total',
       help: 'Packets sent whose fate is known (answered or timed out).',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    packetsReceived: new Counter({
+    packetsReceived: new LeanCounter({
       name: 'slaprobe_packets_received_total',
       help: 'Packets answered within the timeout (first answer of each; duplicates counted apart).',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    packetsLost: new Counter({
+    packetsLost: new LeanCounter({
       name: 'slaprobe_packets_lost_total',
       help: 'Packets not answered within the timeout. direction: round_trip, or upstream | downstream where the reflector tells which way the packet was lost.',
-      labelNames: ['target', 'kind', 'direction'] as const,
+      labelNames: ['target', 'kind', 'direction'],
       registers: r,
     }),
-    packetsLate: new Counter({
+    packetsLate: new LeanCounter({
       name: 'slaprobe_packets_late_total',
       help: 'Answers that arrived after the packet had been counted lost.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    packetsDuplicated: new Counter({
+    packetsDuplicated: new LeanCounter({
       name: 'slaprobe_packets_duplicated_total',
       help: 'Answers received more than once for the same request.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    packetsReordered: new Counter({
+    packetsReordered: new LeanCounter({
       name: 'slaprobe_packets_reordered_total',
       help: 'Answers that arrived after an answer to a later request.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    packetsInvalid: new Counter({
+    packetsInvalid: new LeanCounter({
       name: 'slaprobe_packets_invalid_total',
       help: 'Datagrams received that were not a valid answer, by reason (malformed, bad_cookie, unknown_transaction, bad_mac, wrong_source, error_response, oversized).',
-      labelNames: ['target', 'kind', 'reason'] as const,
+      labelNames: ['target', 'kind', 'reason'],
       registers: r,
     }),
-    lossBurstMax: new Gauge({
+    lossBurstMax: new LeanGauge({
       name: 'slaprobe_loss_burst_max_packets',
       help: 'Longest run of consecutive lost packets in the last run.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    rtt: new Histogram({
+    rtt: new LeanHistogram({
       name: 'slaprobe_rtt_seconds',
       help: 'Round-trip time of each answered packet.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       buckets: RTT_BUCKETS,
       registers: r,
     }),
-    jitter: new Gauge({
+    jitter: new LeanGauge({
       name: 'slaprobe_jitter_seconds',
       help: 'RFC 3550 section 6.4.1 interarrival jitter (J += (|D| - J) / 16) over consecutive round trips, as RTCP and WebRTC report it; compared with the 50 ms target.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    ipdvMean: new Gauge({
+    ipdvMean: new LeanGauge({
       name: 'slaprobe_ipdv_mean_seconds',
       help: 'Mean absolute IP packet delay variation between consecutive packets (RFC 3393), last run.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    pdvP99: new Gauge({
+    pdvP99: new LeanGauge({
       name: 'slaprobe_pdv_p99_seconds',
       help: '99th percentile of packet delay variation, delay above the minimum of the window (RFC 5481), last run.',
-      labelNames: ['target', 'kind'] as const,
+      labelNames: ['target', 'kind'],
       registers: r,
     }),
-    mos: new Gauge({
+    mos: new LeanGauge({
       name: 'slaprobe_mos',
       help: 'Estimated mean opinion score (1-4.5) from a simplified ITU-T G.107 E-model of latency, jitter and loss. An estimate, not a listening test.',
-      labelNames: ['target'] as const,
+      labelNames: ['target'],
       registers: r,
     }),
     // One series per quantity and window with the verdict as its value, not one 0/1 series
     // per verdict: 9 series per packet target instead of 27.
-    qualityBreached: new Gauge({
+    qualityBreached: new LeanGauge({
       name: 'slaprobe_quality_breached',
       help: 'The verdict of a quantity (loss | jitter | latency) over a window (15m, 1h, month ...): 1 breached, 0 met, -1 not enough packets to say (insufficient_data).',
-      labelNames: ['target', 'quantity', 'window'] as const,
+      labelNames: ['target', 'quantity', 'window'],
       registers: r,
     }),
-    lossUpperBound: new Gauge({
+    lossUpperBound: new LeanGauge({
       name: 'slaprobe_loss_ratio_upper_bound',
       help: 'One-sided 95 % Clopper-Pearson upper bound of the packet loss ratio over the window.',
-      labelNames: ['target', 'window'] as const,
+      labelNames: ['target', 'window'],
       registers: r,
     }),
-    lossPacketsNeeded: new Gauge({
+    lossPacketsNeeded: new LeanGauge({
       name: 'slaprobe_loss_packets_needed',
       help: 'Further loss-free packets needed before the loss verdict over the window can be met (0 once decided).',
-      labelNames: ['target', 'window'] as const,
+      labelNames: ['target', 'window'],
       registers: r,
     }),
 
@@ -335,10 +335,10 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['service', 'sla', 'level'] as const,
       registers: r,
     }),
-    qualityBreachedSince: new Gauge({
+    qualityBreachedSince: new LeanGauge({
       name: 'slaprobe_quality_breached_since_timestamp_seconds',
       help: 'Unix time the open quality breach of the target (any quantity over its shortest window) started; absent when there is none. The L2 recovery deadline (4 h, HEDU-5.8) runs from here.',
-      labelNames: ['target'] as const,
+      labelNames: ['target'],
       registers: r,
     }),
     outageOpenSince: new Gauge({
@@ -417,54 +417,10 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
   return m;
 }
 
-/** A stand-in for the t-digest prom-client's Summary keeps per series, for a summary with no quantiles. */
-const NO_DIGEST = { push: () => undefined, compress: () => undefined, reset: () => undefined, percentile: () => 0, size: () => 1 };
-
-/**
- * A Summary of _sum and _count only. prom-client's Summary feeds a t-digest per series even
- * with `percentiles: []`, where nothing reads it: at 5,000 HTTP targets that was 20,000
- * digests (with their trees and nodes), the largest part of the main thread's heap and a
- * tree insert per observation (issue 13, docs/bench-core.md). Same exposition, same
- * labels(), remove() and reset(); the series are kept where the base class keeps them and
- * keyed as it keys them (`name:value,` over the sorted label names), so remove() finds them.
- */
-export class SumCountSummary<T extends string> extends Summary<T> {
-  override observe(labels: Partial<Record<T, string | number>> | number, value?: number): void {
-    const [l, v] = typeof labels === 'number' ? [{}, labels] : [labels ?? {}, value];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`Value is not a valid number: ${String(v)}`);
-    const self = this as unknown as { labelNames: string[]; sortedLabelNames: string[]; hashMap: Record<string, { labels: object; td: typeof NO_DIGEST; count: number; sum: number }> };
-    let hash = '';
-    for (const k of self.sortedLabelNames) {
-      const x = (l as Record<string, unknown>)[k];
-      if (x !== undefined) hash += `${k}:${String(x)},`;
-    }
-    for (const k of Object.keys(l)) if (!self.labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(self.labelNames)}`);
-    const s = (self.hashMap[hash] ??= { labels: l, td: NO_DIGEST, count: 0, sum: 0 });
-    s.count++;
-    s.sum += v;
-  }
-
-  override labels(...args: unknown[]): { observe(value: number): void; startTimer(): (labels?: Partial<Record<T, string | number>>) => number } {
-    const self = this as unknown as { labelNames: string[] };
-    const l = (typeof args[0] === 'object' && args[0] !== null ? args[0] : Object.fromEntries(self.labelNames.map((k, i) => [k, args[i]]))) as Partial<Record<T, string | number>>;
-    return {
-      observe: (v: number) => this.observe(l, v),
-      startTimer: () => {
-        const t0 = process.hrtime.bigint();
-        return (end) => {
-          const s = Number(process.hrtime.bigint() - t0) / 1e9;
-          this.observe({ ...l, ...end }, s);
-          return s;
-        };
-      },
-    };
-  }
-}
-
 const TARGET_INFO = 'slaprobe_target_info';
 
 function targetInfoGauge(registry: Registry, extra: string[]) {
-  return new Gauge({
+  return new LeanGauge({
     name: TARGET_INFO,
     help: 'Always 1 per configured target; carries the target\'s own config labels (targets[].labels) besides target and kind, for joins in rules: ... * on(target) group_left(team) slaprobe_target_info.',
     labelNames: ['target', 'kind', ...extra],

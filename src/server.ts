@@ -6,6 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { isLean } from './metric-family.ts';
 import type { ReloadOutcome } from './reload.ts';
 import { type WebConfig, createAuthorizer, httpsOptions } from './web.ts';
 import { renderStatus } from './status/html.ts';
@@ -120,22 +121,31 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
  * for the socket to drain): the same bytes as registry.metrics(), which formats every metric
  * at once and joins them into one string, a transient of several times the body. At 10,000
  * targets the body is 25 MB and that transient was the largest part of the main thread's
- * peak (issue 13, docs/scale.md).
+ * peak (issue 13, docs/scale.md). The per-target families (src/metric-family.ts) are written
+ * in chunks of about 64 KiB, so no part of a scrape is a string of megabytes.
  */
 async function sendMetrics(reg: Registry, res: ServerResponse): Promise<void> {
   if (reg.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) return send(res, 200, await reg.metrics(), { 'content-type': reg.contentType });
   res.writeHead(200, { 'content-type': reg.contentType, 'cache-control': 'no-store' });
+  // The labels every line carries (region), as the registry adds them to its own metrics.
+  const defaults = (reg as unknown as { _defaultLabels: Record<string, string> })._defaultLabels;
   const all = reg.getMetricsAsArray();
-  for (let i = 0; i < all.length; i++) {
-    const text = await reg.getSingleMetricAsString(all[i]!.name);
-    if (!res.write(i === 0 ? text : `\n\n${text}`)) {
+  const write = async (text: string): Promise<boolean> => {
+    if (!res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
         res.on('close', done);
       });
     }
-    if (res.destroyed) return;
+    return !res.destroyed;
+  };
+  for (let i = 0; i < all.length; i++) {
+    const metric: object = all[i]!;
+    if (i > 0 && !(await write('\n\n'))) return;
+    if (isLean(metric)) {
+      for (const chunk of metric.chunks(defaults)) if (!(await write(chunk))) return;
+    } else if (!(await write(await reg.getSingleMetricAsString(all[i]!.name)))) return;
   }
   res.end('\n');
 }

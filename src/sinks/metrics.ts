@@ -1,22 +1,22 @@
 // Turns probe results into the Prometheus metrics of src/metrics.ts. Packet counters are
 // incremented here for every packet kind, once per run, when each packet's fate is known.
 import type { Target } from '../config/types.ts';
+import type { Cell, LabelValues } from '../metric-family.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta, Sink } from './types.ts';
 
-type Labelled = { remove(labels: Record<string, string>): void };
+type Family = { series(labels: LabelValues): Cell; remove(labels: Cell): void };
 
 /**
- * One target's label sets, each made once and passed to prom-client on every run: the same
- * object prom-client keeps for the series, and the list a removed target's series are
- * removed by (prom-client removes by exact label set only). Building a fresh label object
- * and a JSON key for every series of every run was most of this sink's allocation at
- * hundreds of runs a second (issue 13).
+ * One target's series (src/metric-family.ts), each found once and updated in place on every
+ * run, and the list a removed target's series are removed by. Building a fresh label object
+ * and a key for every series of every run was most of this sink's allocation at hundreds of
+ * runs a second (issue 13).
  */
 interface TargetSeries {
   tk: { target: string; kind: string };
-  sets: Map<string, { metric: Labelled; labels: Record<string, string> }>;
+  sets: Map<string, { metric: Family; cell: Cell }>;
 }
 
 export function createMetricsSink(m: Metrics): Sink & { forget(target: string): void } {
@@ -30,18 +30,18 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
     }
     return s;
   };
-  /** The label set `key` of `metric` for this target: tk plus `extra`, made on first use. */
-  const labels = (s: TargetSeries, metric: Labelled, key: string, extra?: Record<string, string>, withKind = true): Record<string, string> => {
+  /** The series `key` of `metric` for this target, labelled tk plus `extra`, made on first use. */
+  const labels = (s: TargetSeries, metric: Family, key: string, extra?: Record<string, string>, withKind = true): Cell => {
     let e = s.sets.get(key);
     if (!e) {
       // Series labelled {target, kind} alone share the one object.
-      e = { metric, labels: withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra } };
+      e = { metric, cell: metric.series(withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra }) };
       s.sets.set(key, e);
     }
-    return e.labels;
+    return e.cell;
   };
   const forget = (target: string) => {
-    for (const { metric, labels: l } of byTarget.get(target)?.sets.values() ?? []) metric.remove(l);
+    for (const { metric, cell } of byTarget.get(target)?.sets.values() ?? []) metric.remove(cell);
     byTarget.delete(target);
     m.runsSkipped.remove({ target });
   };
@@ -49,14 +49,14 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
   return {
     onResult(target: Target, r: ProbeResult, meta: RunMeta) {
       const s = series(target);
-      const tk = labels(s, m.probeSuccess, 'tk');
+      const success = labels(s, m.probeSuccess, 'tk');
       if (r.success) m.probes.inc(labels(s, m.probes, 'success', { result: 'success' }));
       else {
         m.probes.inc(labels(s, m.probes, 'failure', { result: 'failure' }));
         const reason = r.reason ?? 'error';
         m.probeFailures.inc(labels(s, m.probeFailures, `reason:${reason}`, { reason }));
       }
-      m.probeSuccess.set(tk, r.success ? 1 : 0);
+      m.probeSuccess.set(success, r.success ? 1 : 0);
       m.probeDuration.observe(labels(s, m.probeDuration, 'duration'), meta.durationSeconds);
 
       if (r.phases && target.kind === 'http') {

@@ -5,6 +5,7 @@
 // leaves breach, which the availability calculator records as a degraded (L2) window.
 import type { QualityTargets, Target } from '../config/types.ts';
 import { QUALITY_DEFAULTS } from '../config/defaults.ts';
+import type { Cell, LeanGauge as Gauge } from '../metric-family.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { estimateMos } from '../quality/mos.ts';
@@ -26,10 +27,10 @@ interface TargetState {
   j: number;
   breached: boolean;
   /**
-   * Every series set for the target, by a key of metric and labels: the label object made
-   * once and passed on every run (it is the one prom-client keeps), and what reload() removes.
+   * Every series set for the target, by a key of metric and labels: found once and set in
+   * place on every run (src/metric-family.ts), and what reload() removes.
    */
-  series: Map<string, { g: { remove(l: Record<string, string>): void }; l: Record<string, string> }>;
+  series: Map<string, { g: Gauge; c: Cell }>;
 }
 
 /** "15m", "1h", "1d" ...: the `window` label of a rolling window. */
@@ -62,11 +63,11 @@ export function createQualitySink(deps: {
   const states = new Map<string, TargetState>();
   const last = new Map<string, Record<string, WindowVerdicts>>();
 
-  const set = (st: TargetState, g: { set(l: Record<string, string>, v: number): void; remove(l: Record<string, string>): void }, key: string, l: () => Record<string, string>, v: number) => {
+  const set = (st: TargetState, g: Gauge, key: string, l: () => Record<string, string>, v: number) => {
     if (!Number.isFinite(v)) return;
     let e = st.series.get(key);
-    if (!e) st.series.set(key, (e = { g, l: l() }));
-    g.set(e.l, v);
+    if (!e) st.series.set(key, (e = { g, c: g.series(l()) }));
+    g.set(e.c, v);
   };
 
   return {
@@ -143,7 +144,7 @@ export function createQualitySink(deps: {
       const keep = new Set(targets.filter((t) => PACKET_KINDS.has(t.kind)).map((t) => t.name));
       for (const [name, st] of states) {
         if (keep.has(name)) continue;
-        for (const { g, l } of st.series.values()) g.remove(l);
+        for (const { g, c } of st.series.values()) g.remove(c);
         if (st.breached) deps.onBreachChange?.(name, false, deps.now?.() ?? Date.now());
         states.delete(name);
         last.delete(name);

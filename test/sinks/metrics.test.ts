@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SumCountSummary, createMetrics } from '../../src/metrics.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import type { Target } from '../../src/config/types.ts';
 import type { ProbeResult } from '../../src/probes/types.ts';
 import { createMetricsSink } from '../../src/sinks/metrics.ts';
-import { Registry } from 'prom-client';
 import { echoTarget } from '../support/targets.ts';
 
 const meta = (durationSeconds: number) => ({ dueAt: 0, startedAt: 0, finishedAt: 0, durationSeconds });
@@ -71,27 +70,5 @@ describe('metrics sink', () => {
     const text = await m.registry.metrics();
     expect(lines(text, 'x').filter((l) => l.includes('kind="http"'))).toEqual([]);
     expect(value(text, 'slaprobe_probes_total{target="x",kind="tcp",result="success",region="r"}')).toBe(1);
-  });
-});
-
-describe('SumCountSummary', () => {
-  it('exposes _sum and _count by label set, and labels(), remove() and reset() act on them', async () => {
-    const registry = new Registry();
-    const s = new SumCountSummary({ name: 'x_seconds', help: 'h', labelNames: ['a', 'b'] as const, percentiles: [], registers: [registry] });
-    s.observe({ b: '2', a: '1' }, 0.5);
-    s.labels({ a: '1', b: '2' }).observe(0.25);
-    s.labels('3', '4').observe(1);
-    let text = await registry.metrics();
-    expect(text).toContain('# TYPE x_seconds summary');
-    expect(value(text, 'x_seconds_sum{a="1",b="2"}')).toBe(0.75);
-    expect(value(text, 'x_seconds_count{a="1",b="2"}')).toBe(2);
-    expect(value(text, 'x_seconds_count{a="3",b="4"}')).toBe(1);
-    expect(() => s.observe({ a: '1', c: '2' } as never, 1)).toThrow(/"c"/);
-    expect(() => s.observe({ a: '1' }, Number.NaN)).toThrow(TypeError);
-    s.remove({ a: '1', b: '2' });
-    text = await registry.metrics();
-    expect(text).not.toContain('a="1"');
-    s.reset();
-    expect(value(await registry.metrics(), 'x_seconds_count{a="3",b="4"}')).toBe(0);
   });
 });

@@ -1,0 +1,336 @@
+// The per-target metric families: counters, gauges, histograms and sum/count summaries whose
+// series are labelled by target. At 10,000 targets they are 280,000 series and 320,000
+// lines of exposition; in prom-client each series is an object of label values plus a hash
+// string, every observation hashes its label set again, and a scrape builds an object per
+// line and one string per metric (the largest was 16 MB, in V8's large-object space, with
+// the garbage of 180,000 line objects). Here a series is one small record (a number, or the
+// bucket counts in one Float64Array) that the caller keeps and passes back, so an update
+// does no lookup, and the exposition is written in chunks of about 64 KiB with no object per
+// line (issue 13, docs/scale.md).
+//
+// The families register in the same prom-client Registry as the agent's other metrics and
+// answer its get(), so registry.metrics() and getMetricsAsJSON() see them as before, and
+// chunks() writes what the Registry writes from get(), byte for byte. Against prom-client's
+// own classes the lines are the same, in the same order within a target; the series are
+// grouped by target (test/metric-family.test.ts runs the same operations through both).
+import type { Registry } from 'prom-client';
+
+export type LabelValues = Record<string, string | number | undefined>;
+type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
+
+/**
+ * One series. Callers may keep it (Family.series()) and pass it back in place of its labels:
+ * no lookup at all then. A removed series is marked dead, and a kept handle to it finds (or
+ * makes) the live series of the same labels again.
+ */
+export class Cell {
+  live = true;
+  /** counter and gauge: the value; histogram and summary: the sum. */
+  value = 0;
+  count = 0;
+  readonly labels: LabelValues;
+  /** histogram only: observations per bucket, not cumulative (one per upper bound). */
+  readonly buckets: Float64Array | undefined;
+  constructor(labels: LabelValues, buckets: Float64Array | undefined) {
+    this.labels = labels;
+    this.buckets = buckets;
+  }
+}
+
+const CHUNK = 64 * 1024;
+
+/** prom-client's escaping of HELP text and label values (registry.js), so the bytes match. */
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeValue = (v: string | number) => (typeof v === 'string' ? escapeHelp(v).replace(/"/g, '\\"') : String(v));
+/** prom-client's value formatting (util.js getValueAsString). */
+const num = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf');
+
+abstract class Family {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  readonly aggregator = 'sum';
+  abstract readonly type: Kind;
+  /**
+   * Series grouped by their target label's value (or their first label's): one
+   * map entry per target rather than a hash string per series; the few series of a group
+   * are told apart by comparing their other labels.
+   */
+  private readonly groups = new Map<string | undefined, Cell | Cell[]>();
+  private count = 0;
+  private readonly group: string | undefined;
+
+  constructor(opts: { name: string; help: string; labelNames?: readonly string[]; registers?: Registry[] }) {
+    this.name = opts.name;
+    this.help = opts.help;
+    this.labelNames = opts.labelNames ?? [];
+    this.group = this.labelNames.includes('target') ? 'target' : this.labelNames[0];
+    for (const r of opts.registers ?? []) r.registerMetric(this as never);
+  }
+
+  protected abstract buckets(): Float64Array | undefined;
+
+  /** The series of these labels, made on first use; keep it and pass it back to skip the lookup. */
+  series(labels: LabelValues | Cell | undefined): Cell {
+    if (labels instanceof Cell) {
+      if (labels.live) return labels;
+      labels = labels.labels;
+    }
+    const l = labels ?? {};
+    const g = this.first(l);
+    const group = this.groups.get(g);
+    const hit = this.match(group, l);
+    if (hit) return hit;
+    for (const k in l) {
+      if (!this.labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(this.labelNames)}`);
+    }
+    const c = new Cell(l, this.buckets());
+    this.groups.set(g, group === undefined ? c : Array.isArray(group) ? (group.push(c), group) : [group, c]);
+    this.count++;
+    return c;
+  }
+
+  private first(l: LabelValues): string | undefined {
+    const k = this.group;
+    const v = k === undefined ? undefined : l[k];
+    return typeof v === 'number' ? String(v) : v;
+  }
+
+  /** prom-client's identity of a label set: the same values for the declared names that are set. */
+  private same(a: LabelValues, b: LabelValues): boolean {
+    for (const k of this.labelNames) {
+      const x = a[k];
+      const y = b[k];
+      if (x !== y && String(x) !== String(y)) return false;
+    }
+    return true;
+  }
+
+  private match(group: Cell | Cell[] | undefined, l: LabelValues): Cell | undefined {
+    if (group === undefined) return undefined;
+    if (!Array.isArray(group)) return this.same(group.labels, l) ? group : undefined;
+    for (const c of group) if (this.same(c.labels, l)) return c;
+    return undefined;
+  }
+
+  remove(labels: LabelValues | Cell): void {
+    const l = labels instanceof Cell ? labels.labels : labels;
+    const g = this.first(l);
+    const group = this.groups.get(g);
+    const c = this.match(group, l);
+    if (!c) return;
+    c.live = false;
+    this.count--;
+    if (!Array.isArray(group) || group.length === 1) this.groups.delete(g);
+    else group.splice(group.indexOf(c), 1);
+  }
+
+  reset(): void {
+    for (const c of this.cells()) c.live = false;
+    this.groups.clear();
+    this.count = 0;
+  }
+
+  /** Number of series. */
+  get size(): number {
+    return this.count;
+  }
+
+  private *cells(): Generator<Cell> {
+    for (const g of this.groups.values()) {
+      if (Array.isArray(g)) yield* g;
+      else yield g;
+    }
+  }
+
+  /** prom-client's MetricObject, for Registry.metrics() and getMetricsAsJSON(). */
+  get(): { name: string; help: string; type: Kind; aggregator: string; values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> } {
+    const values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> = [];
+    for (const c of this.cells()) this.values(c, values);
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  protected abstract values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void;
+  /** The exposition lines of one series, each ending in a newline but the series' last. */
+  protected abstract lines(s: Cell, defaults: LabelValues): string;
+
+  /**
+   * The metric's text as Registry.getSingleMetricAsString() writes it (HELP, TYPE, one line
+   * per value, no final newline), in chunks of about 64 KiB.
+   */
+  *chunks(defaults: LabelValues): Generator<string> {
+    const name = escapeHelp(this.name);
+    let out = `# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} ${this.type}`;
+    for (const s of this.cells()) {
+      out += `\n${this.lines(s, defaults)}`;
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
+    if (out) yield out;
+  }
+
+  /** `{...labels, ...defaults, ...labels}` formatted: the series' own order, then defaults it lacks. */
+  protected static plain(l: LabelValues, defaults: LabelValues): string {
+    let t = '';
+    for (const k in l) {
+      const v = l[k];
+      if (v !== undefined) t += `${t ? ',' : ''}${k}="${escapeValue(v)}"`;
+    }
+    for (const k in defaults) {
+      if (k in l) continue;
+      t += `${t ? ',' : ''}${k}="${escapeValue(defaults[k]!)}"`;
+    }
+    return t ? `{${t}}` : '';
+  }
+}
+
+class ValueFamily extends Family {
+  readonly type: 'counter' | 'gauge';
+  constructor(type: 'counter' | 'gauge', opts: ConstructorParameters<typeof Family>[0]) {
+    super(opts);
+    this.type = type;
+  }
+  protected buckets() {
+    return undefined;
+  }
+  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number }>): void {
+    out.push({ labels: s.labels, value: s.value });
+  }
+  protected lines(s: Cell, defaults: LabelValues): string {
+    return `${this.name}${Family.plain(s.labels, defaults)} ${num(s.value)}`;
+  }
+}
+
+/** A counter: prom-client's Counter's inc(), remove(), reset() and exposition. */
+export class LeanCounter extends ValueFamily {
+  constructor(opts: ConstructorParameters<typeof Family>[0]) {
+    super('counter', opts);
+  }
+  inc(labels?: LabelValues | Cell, value = 1): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    if (value < 0) throw new Error('It is not possible to decrease a counter');
+    this.series(labels).value += value;
+  }
+}
+
+/** A gauge: prom-client's Gauge's set(), remove(), reset() and exposition. */
+export class LeanGauge extends ValueFamily {
+  constructor(opts: ConstructorParameters<typeof Family>[0]) {
+    super('gauge', opts);
+  }
+  set(labels: LabelValues | Cell, value: number): void {
+    if (typeof value !== 'number') throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    this.series(labels).value = value;
+  }
+}
+
+/**
+ * Series labels after `first` (le for buckets), as prom-client's histogram writes them: its
+ * labels are shared labels, so the registry's defaults come between le and them.
+ */
+function shared(first: string, l: LabelValues, defaults: LabelValues): string {
+  let t = first;
+  for (const k in defaults) {
+    if (k in l) continue;
+    t += `${t ? ',' : ''}${k}="${escapeValue(defaults[k]!)}"`;
+  }
+  for (const k in l) {
+    const v = l[k];
+    if (v !== undefined) t += `${t ? ',' : ''}${k}="${escapeValue(v)}"`;
+  }
+  return t ? `{${t}}` : '';
+}
+
+/** A histogram: prom-client's Histogram's observe(), remove(), reset() and exposition. */
+export class LeanHistogram extends Family {
+  readonly type = 'histogram';
+  readonly upperBounds: readonly number[];
+  private readonly les: readonly string[];
+  constructor(opts: ConstructorParameters<typeof Family>[0] & { buckets: readonly number[] }) {
+    super(opts);
+    this.upperBounds = [...opts.buckets].sort((a, b) => a - b);
+    this.les = this.upperBounds.map((b) => `le="${escapeValue(b)}"`);
+  }
+  protected buckets() {
+    return new Float64Array(this.upperBounds.length);
+  }
+  /** What the Registry formats: le apart from the series' labels, as prom-client's histogram gives it. */
+  getForPromString(): ReturnType<Family['get']> {
+    return super.get();
+  }
+  /** The series' labels merged after le (prom-client's splayLabels), for getMetricsAsJSON(). */
+  override get(): ReturnType<Family['get']> {
+    const data = super.get();
+    data.values = data.values.map(({ labels, sharedLabels, ...v }) => ({ ...v, labels: { ...labels, ...sharedLabels }, ...(v.metricName!.endsWith('_bucket') ? { exemplar: null } : {}) }));
+    return data;
+  }
+  observe(labels: LabelValues | Cell, value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    const s = this.series(labels);
+    const b = this.upperBounds;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= b[i]!) {
+        s.buckets![i]!++;
+        break;
+      }
+    }
+    s.value += value;
+    s.count++;
+  }
+  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void {
+    let acc = 0;
+    const bucket = `${this.name}_bucket`;
+    for (let i = 0; i < this.upperBounds.length; i++) {
+      acc += s.buckets![i]!;
+      out.push({ labels: { le: this.upperBounds[i] }, sharedLabels: s.labels, value: acc, metricName: bucket });
+    }
+    out.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: bucket });
+    out.push({ labels: {}, sharedLabels: s.labels, value: s.value, metricName: `${this.name}_sum` });
+    out.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
+  }
+  protected lines(s: Cell, defaults: LabelValues): string {
+    const rest = shared('', s.labels, defaults);
+    const inner = rest ? `,${rest.slice(1, -1)}` : '';
+    let t = '';
+    let acc = 0;
+    for (let i = 0; i < this.les.length; i++) {
+      acc += s.buckets![i]!;
+      t += `${this.name}_bucket{${this.les[i]}${inner}} ${num(acc)}\n`;
+    }
+    t += `${this.name}_bucket{le="+Inf"${inner}} ${num(s.count)}\n`;
+    t += `${this.name}_sum${rest} ${num(s.value)}\n${this.name}_count${rest} ${num(s.count)}`;
+    return t;
+  }
+}
+
+/**
+ * A summary of _sum and _count only (no quantiles): prom-client's Summary with
+ * `percentiles: []` has the same exposition but feeds a t-digest per series that nothing
+ * reads (at 5,000 HTTP targets 20,000 of them, docs/bench-core.md).
+ */
+export class LeanSumCount extends Family {
+  readonly type = 'summary';
+  protected buckets() {
+    return undefined;
+  }
+  observe(labels: LabelValues | Cell, value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    const s = this.series(labels);
+    s.value += value;
+    s.count++;
+  }
+  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string }>): void {
+    out.push({ labels: s.labels, value: s.value, metricName: `${this.name}_sum` });
+    out.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+  }
+  protected lines(s: Cell, defaults: LabelValues): string {
+    const l = Family.plain(s.labels, defaults);
+    return `${this.name}_sum${l} ${num(s.value)}\n${this.name}_count${l} ${num(s.count)}`;
+  }
+}
+
+export function isLean(x: object): x is Family {
+  return x instanceof Family;
+}
