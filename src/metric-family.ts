@@ -28,13 +28,26 @@ export class Cell {
   /** counter and gauge: the value; histogram and summary: the sum. */
   value = 0;
   count = 0;
+  readonly family: Family;
   readonly labels: LabelValues;
+  /** The next series of the same target, any family (TargetIndex). */
+  next: Cell | undefined = undefined;
   /** histogram only: observations per bucket, not cumulative (one per upper bound). */
   readonly buckets: Float64Array | undefined;
-  constructor(labels: LabelValues, buckets: Float64Array | undefined) {
+  constructor(family: Family, labels: LabelValues, buckets: Float64Array | undefined) {
+    this.family = family;
     this.labels = labels;
     this.buckets = buckets;
   }
+}
+
+/**
+ * The series of every family, by target: one map entry per target for all the families that
+ * share the index, not one per family and target, and the target's series linked through
+ * Cell.next. A lookup by labels walks the target's few dozen series.
+ */
+export class TargetIndex {
+  readonly rows = new Map<string, Cell>();
 }
 
 const CHUNK = 64 * 1024;
@@ -45,26 +58,24 @@ const escapeValue = (v: string | number) => (typeof v === 'string' ? escapeHelp(
 /** prom-client's value formatting (util.js getValueAsString). */
 const num = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf');
 
-abstract class Family {
+export abstract class Family {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
   readonly aggregator = 'sum';
   abstract readonly type: Kind;
-  /**
-   * Series grouped by their target label's value (or their first label's): one
-   * map entry per target rather than a hash string per series; the few series of a group
-   * are told apart by comparing their other labels.
-   */
-  private readonly groups = new Map<string | undefined, Cell | Cell[]>();
-  private count = 0;
-  private readonly group: string | undefined;
+  /** The series in the order they were made (prom-client's order), removed ones among them until compacted. */
+  private cells: Cell[] = [];
+  private dead = 0;
+  private readonly index: TargetIndex;
+  private readonly rowLabel: string | undefined;
 
-  constructor(opts: { name: string; help: string; labelNames?: readonly string[]; registers?: Registry[] }) {
+  constructor(opts: { name: string; help: string; labelNames?: readonly string[]; registers?: Registry[]; index?: TargetIndex }) {
     this.name = opts.name;
     this.help = opts.help;
     this.labelNames = opts.labelNames ?? [];
-    this.group = this.labelNames.includes('target') ? 'target' : this.labelNames[0];
+    this.rowLabel = this.labelNames.includes('target') ? 'target' : this.labelNames[0];
+    this.index = opts.index ?? new TargetIndex();
     for (const r of opts.registers ?? []) r.registerMetric(this as never);
   }
 
@@ -77,23 +88,23 @@ abstract class Family {
       labels = labels.labels;
     }
     const l = labels ?? {};
-    const g = this.first(l);
-    const group = this.groups.get(g);
-    const hit = this.match(group, l);
+    const key = this.rowOf(l);
+    const head = this.index.rows.get(key);
+    const hit = this.match(head, l);
     if (hit) return hit;
     for (const k in l) {
       if (!this.labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(this.labelNames)}`);
     }
-    const c = new Cell(l, this.buckets());
-    this.groups.set(g, group === undefined ? c : Array.isArray(group) ? (group.push(c), group) : [group, c]);
-    this.count++;
+    const c = new Cell(this, l, this.buckets());
+    c.next = head;
+    this.index.rows.set(key, c);
+    this.cells.push(c);
     return c;
   }
 
-  private first(l: LabelValues): string | undefined {
-    const k = this.group;
-    const v = k === undefined ? undefined : l[k];
-    return typeof v === 'number' ? String(v) : v;
+  private rowOf(l: LabelValues): string {
+    const v = this.rowLabel === undefined ? undefined : l[this.rowLabel];
+    return v === undefined ? '' : String(v);
   }
 
   /** prom-client's identity of a label set: the same values for the declared names that are set. */
@@ -106,47 +117,55 @@ abstract class Family {
     return true;
   }
 
-  private match(group: Cell | Cell[] | undefined, l: LabelValues): Cell | undefined {
-    if (group === undefined) return undefined;
-    if (!Array.isArray(group)) return this.same(group.labels, l) ? group : undefined;
-    for (const c of group) if (this.same(c.labels, l)) return c;
+  private match(head: Cell | undefined, l: LabelValues): Cell | undefined {
+    for (let c = head; c; c = c.next) if (c.family === this && this.same(c.labels, l)) return c;
     return undefined;
   }
 
   remove(labels: LabelValues | Cell): void {
     const l = labels instanceof Cell ? labels.labels : labels;
-    const g = this.first(l);
-    const group = this.groups.get(g);
-    const c = this.match(group, l);
+    const key = this.rowOf(l);
+    const c = this.match(this.index.rows.get(key), l);
     if (!c) return;
+    this.unlink(c, key);
+    // Dead series are skipped by the exposition and dropped once they are half the list.
+    if (++this.dead > 64 && this.dead * 2 > this.cells.length) {
+      this.cells = this.cells.filter((x) => x.live);
+      this.dead = 0;
+    }
+  }
+
+  private unlink(c: Cell, key: string): void {
     c.live = false;
-    this.count--;
-    if (!Array.isArray(group) || group.length === 1) this.groups.delete(g);
-    else group.splice(group.indexOf(c), 1);
+    const rows = this.index.rows;
+    let p = rows.get(key);
+    if (p === c) {
+      if (c.next) rows.set(key, c.next);
+      else rows.delete(key);
+      return;
+    }
+    while (p && p.next !== c) p = p.next;
+    if (p) p.next = c.next;
   }
 
   reset(): void {
-    for (const c of this.cells()) c.live = false;
-    this.groups.clear();
-    this.count = 0;
+    for (const c of this.cells) {
+      if (!c.live) continue;
+      this.unlink(c, this.rowOf(c.labels));
+    }
+    this.cells = [];
+    this.dead = 0;
   }
 
   /** Number of series. */
   get size(): number {
-    return this.count;
-  }
-
-  private *cells(): Generator<Cell> {
-    for (const g of this.groups.values()) {
-      if (Array.isArray(g)) yield* g;
-      else yield g;
-    }
+    return this.cells.length - this.dead;
   }
 
   /** prom-client's MetricObject, for Registry.metrics() and getMetricsAsJSON(). */
   get(): { name: string; help: string; type: Kind; aggregator: string; values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> } {
     const values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> = [];
-    for (const c of this.cells()) this.values(c, values);
+    for (const c of this.cells) if (c.live) this.values(c, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
@@ -161,7 +180,8 @@ abstract class Family {
   *chunks(defaults: LabelValues): Generator<string> {
     const name = escapeHelp(this.name);
     let out = `# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} ${this.type}`;
-    for (const s of this.cells()) {
+    for (const s of this.cells) {
+      if (!s.live) continue;
       out += `\n${this.lines(s, defaults)}`;
       if (out.length >= CHUNK) {
         yield out;
@@ -333,4 +353,28 @@ export class LeanSumCount extends Family {
 
 export function isLean(x: object): x is Family {
   return x instanceof Family;
+}
+
+/**
+ * An owner's (a target's) series handles, in an array indexed by a slot that every owner
+ * shares: the key ("sent", "phase:tls", "breached loss 1h") is a string once per process and
+ * a family once per key, not a map entry per target. A per-target map of key to handle was
+ * as large as the series themselves at 10,000 targets (docs/scale.md).
+ */
+export class Slots {
+  private readonly ids = new Map<string, number>();
+
+  /** The series `key` among `cells`, made by `family` from `labels()` on first use (a key names one family). */
+  cell(cells: Array<Cell | undefined>, key: string, family: Family, labels: () => LabelValues): Cell {
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    let c = cells[id];
+    if (!c) cells[id] = c = family.series(labels());
+    return c;
+  }
+
+  /** Removes every series among `cells` from its family. */
+  removeAll(cells: ReadonlyArray<Cell | undefined>): void {
+    for (const c of cells) if (c) c.family.remove(c);
+  }
 }

@@ -4,7 +4,7 @@
 // The names are a contract used by deploy/ (rules, alerts, dashboards) and documented in
 // README.md; test/metrics.test.ts checks that every name here appears there.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { LeanCounter, LeanGauge, LeanHistogram, LeanSumCount } from './metric-family.ts';
+import { LeanCounter, LeanGauge, LeanHistogram, LeanSumCount, TargetIndex } from './metric-family.ts';
 import type { Target } from './config/types.ts';
 
 /** Seconds. Dense around the 150 ms latency target of HEDU-5.4 / UMEET-5.4. */
@@ -33,6 +33,8 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
     for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
   }
   const r = [registry];
+  // One index of series by target for every per-target family (src/metric-family.ts).
+  const index = new TargetIndex();
   // Set by the outbox when remote_write is configured; the backlog gauges ask it at scrape time.
   const backlog: { read: () => RemoteBacklog[] } = { read: () => [] };
 
@@ -61,12 +63,14 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Unix time of the last successful configuration load or reload.',
       registers: r,
     }),
-    targetInfo: targetInfoGauge(registry, []),
+    targetInfo: targetInfoGauge(registry, index, []),
+    index,
     serviceTargetInfo: new LeanGauge({
       name: 'slaprobe_service_target_info',
       help: 'Always 1 for each target a service lists, for joins: alerts on a target (quality, certificates) get their service with * on(region, target) group_left(service).',
       labelNames: ['service', 'target'],
       registers: r,
+      index,
     }),
     targets: new Gauge({
       name: 'slaprobe_targets',
@@ -99,6 +103,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Runs not started because the previous run of the same target was still going when the next was due.',
       labelNames: ['target'],
       registers: r,
+      index,
     }),
 
     // --- every probe -----------------------------------------------------------------------
@@ -107,18 +112,21 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Probe runs finished, by result (success | failure).',
       labelNames: ['target', 'kind', 'result'],
       registers: r,
+      index,
     }),
     probeFailures: new LeanCounter({
       name: 'slaprobe_probe_failures_total',
       help: 'Failed probe runs, by failure reason (a closed set, see README "Failure reasons").',
       labelNames: ['target', 'kind', 'reason'],
       registers: r,
+      index,
     }),
     probeSuccess: new LeanGauge({
       name: 'slaprobe_probe_success',
       help: '1 if the last run of the target succeeded, 0 if it failed.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     probeDuration: new LeanHistogram({
       name: 'slaprobe_probe_duration_seconds',
@@ -126,6 +134,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['target', 'kind'],
       buckets: DURATION_BUCKETS,
       registers: r,
+      index,
     }),
 
     // --- http / tls --------------------------------------------------------------------------
@@ -137,12 +146,14 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Duration of each phase of an HTTP probe (sum and count: rate(_sum) / rate(_count) is the mean): dns, connect, tls, ttfb (request sent to first response byte), transfer (first to last body byte).',
       labelNames: ['target', 'phase'],
       registers: r,
+      index,
     }),
     tlsCertExpiry: new LeanGauge({
       name: 'slaprobe_tls_cert_expiry_timestamp_seconds',
       help: 'Unix time at which the earliest-expiring certificate of the presented chain expires.',
       labelNames: ['target'],
       registers: r,
+      index,
     }),
 
     // --- packets (icmp, stun, udp-echo) ------------------------------------------------------
@@ -153,48 +164,56 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Packets sent whose fate is known (answered or timed out).',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     packetsReceived: new LeanCounter({
       name: 'slaprobe_packets_received_total',
       help: 'Packets answered within the timeout (first answer of each; duplicates counted apart).',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     packetsLost: new LeanCounter({
       name: 'slaprobe_packets_lost_total',
       help: 'Packets not answered within the timeout. direction: round_trip, or upstream | downstream where the reflector tells which way the packet was lost.',
       labelNames: ['target', 'kind', 'direction'],
       registers: r,
+      index,
     }),
     packetsLate: new LeanCounter({
       name: 'slaprobe_packets_late_total',
       help: 'Answers that arrived after the packet had been counted lost.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     packetsDuplicated: new LeanCounter({
       name: 'slaprobe_packets_duplicated_total',
       help: 'Answers received more than once for the same request.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     packetsReordered: new LeanCounter({
       name: 'slaprobe_packets_reordered_total',
       help: 'Answers that arrived after an answer to a later request.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     packetsInvalid: new LeanCounter({
       name: 'slaprobe_packets_invalid_total',
       help: 'Datagrams received that were not a valid answer, by reason (malformed, bad_cookie, unknown_transaction, bad_mac, wrong_source, error_response, oversized).',
       labelNames: ['target', 'kind', 'reason'],
       registers: r,
+      index,
     }),
     lossBurstMax: new LeanGauge({
       name: 'slaprobe_loss_burst_max_packets',
       help: 'Longest run of consecutive lost packets in the last run.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     rtt: new LeanHistogram({
       name: 'slaprobe_rtt_seconds',
@@ -202,30 +221,35 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['target', 'kind'],
       buckets: RTT_BUCKETS,
       registers: r,
+      index,
     }),
     jitter: new LeanGauge({
       name: 'slaprobe_jitter_seconds',
       help: 'RFC 3550 section 6.4.1 interarrival jitter (J += (|D| - J) / 16) over consecutive round trips, as RTCP and WebRTC report it; compared with the 50 ms target.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     ipdvMean: new LeanGauge({
       name: 'slaprobe_ipdv_mean_seconds',
       help: 'Mean absolute IP packet delay variation between consecutive packets (RFC 3393), last run.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     pdvP99: new LeanGauge({
       name: 'slaprobe_pdv_p99_seconds',
       help: '99th percentile of packet delay variation, delay above the minimum of the window (RFC 5481), last run.',
       labelNames: ['target', 'kind'],
       registers: r,
+      index,
     }),
     mos: new LeanGauge({
       name: 'slaprobe_mos',
       help: 'Estimated mean opinion score (1-4.5) from a simplified ITU-T G.107 E-model of latency, jitter and loss. An estimate, not a listening test.',
       labelNames: ['target'],
       registers: r,
+      index,
     }),
     // One series per quantity and window with the verdict as its value, not one 0/1 series
     // per verdict: 9 series per packet target instead of 27.
@@ -234,18 +258,21 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'The verdict of a quantity (loss | jitter | latency) over a window (15m, 1h, month ...): 1 breached, 0 met, -1 not enough packets to say (insufficient_data).',
       labelNames: ['target', 'quantity', 'window'],
       registers: r,
+      index,
     }),
     lossUpperBound: new LeanGauge({
       name: 'slaprobe_loss_ratio_upper_bound',
       help: 'One-sided 95 % Clopper-Pearson upper bound of the packet loss ratio over the window.',
       labelNames: ['target', 'window'],
       registers: r,
+      index,
     }),
     lossPacketsNeeded: new LeanGauge({
       name: 'slaprobe_loss_packets_needed',
       help: 'Further loss-free packets needed before the loss verdict over the window can be met (0 once decided).',
       labelNames: ['target', 'window'],
       registers: r,
+      index,
     }),
 
     alertmanagerWebhooks: new Counter({
@@ -340,6 +367,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       help: 'Unix time the open quality breach of the target (any quantity over its shortest window) started; absent when there is none. The L2 recovery deadline (4 h, HEDU-5.8) runs from here.',
       labelNames: ['target'],
       registers: r,
+      index,
     }),
     outageOpenSince: new Gauge({
       name: 'slaprobe_outage_open_since_timestamp_seconds',
@@ -419,12 +447,13 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
 
 const TARGET_INFO = 'slaprobe_target_info';
 
-function targetInfoGauge(registry: Registry, extra: string[]) {
+function targetInfoGauge(registry: Registry, index: TargetIndex, extra: string[]) {
   return new LeanGauge({
     name: TARGET_INFO,
     help: 'Always 1 per configured target; carries the target\'s own config labels (targets[].labels) besides target and kind, for joins in rules: ... * on(target) group_left(team) slaprobe_target_info.',
     labelNames: ['target', 'kind', ...extra],
     registers: [registry],
+    index,
   });
 }
 
@@ -437,8 +466,9 @@ export function setServiceTargetInfo(m: Metrics, services: readonly { name: stri
 /** Sets slaprobe_target_info for the configured targets; its label names follow the config. */
 export function setTargetInfo(m: Metrics, targets: readonly Target[]): void {
   const extra = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+  m.targetInfo.reset();
   m.registry.removeSingleMetric(TARGET_INFO);
-  m.targetInfo = targetInfoGauge(m.registry, extra);
+  m.targetInfo = targetInfoGauge(m.registry, m.index, extra);
   for (const t of targets) {
     m.targetInfo.set({ target: t.name, kind: t.kind, ...Object.fromEntries(extra.map((k) => [k, t.labels[k] ?? ''])) }, 1);
   }

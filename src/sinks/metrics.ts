@@ -1,47 +1,41 @@
 // Turns probe results into the Prometheus metrics of src/metrics.ts. Packet counters are
 // incremented here for every packet kind, once per run, when each packet's fate is known.
 import type { Target } from '../config/types.ts';
-import type { Cell, LabelValues } from '../metric-family.ts';
+import { type Cell, type Family, Slots } from '../metric-family.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta, Sink } from './types.ts';
 
-type Family = { series(labels: LabelValues): Cell; remove(labels: Cell): void };
-
 /**
  * One target's series (src/metric-family.ts), each found once and updated in place on every
- * run, and the list a removed target's series are removed by. Building a fresh label object
- * and a key for every series of every run was most of this sink's allocation at hundreds of
- * runs a second (issue 13).
+ * run, and what a removed target's series are removed by. Building a fresh label object and
+ * a key for every series of every run was most of this sink's allocation at hundreds of runs
+ * a second (issue 13).
  */
 interface TargetSeries {
   tk: { target: string; kind: string };
-  sets: Map<string, { metric: Family; cell: Cell }>;
+  cells: Array<Cell | undefined>;
 }
 
 export function createMetricsSink(m: Metrics): Sink & { forget(target: string): void } {
   const byTarget = new Map<string, TargetSeries>();
+  const slots = new Slots();
   const series = (target: Target): TargetSeries => {
     let s = byTarget.get(target.name);
     if (!s || s.tk.kind !== target.kind) {
       if (s) forget(target.name);
-      s = { tk: { target: target.name, kind: target.kind }, sets: new Map() };
+      s = { tk: { target: target.name, kind: target.kind }, cells: [] };
       byTarget.set(target.name, s);
     }
     return s;
   };
   /** The series `key` of `metric` for this target, labelled tk plus `extra`, made on first use. */
-  const labels = (s: TargetSeries, metric: Family, key: string, extra?: Record<string, string>, withKind = true): Cell => {
-    let e = s.sets.get(key);
-    if (!e) {
-      // Series labelled {target, kind} alone share the one object.
-      e = { metric, cell: metric.series(withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra }) };
-      s.sets.set(key, e);
-    }
-    return e.cell;
-  };
+  const labels = (s: TargetSeries, metric: Family, key: string, extra?: Record<string, string>, withKind = true): Cell =>
+    // Series labelled {target, kind} alone share the one object.
+    slots.cell(s.cells, key, metric, () => (withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra }));
   const forget = (target: string) => {
-    for (const { metric, cell } of byTarget.get(target)?.sets.values() ?? []) metric.remove(cell);
+    const s = byTarget.get(target);
+    if (s) slots.removeAll(s.cells);
     byTarget.delete(target);
     m.runsSkipped.remove({ target });
   };

@@ -5,7 +5,7 @@
 // leaves breach, which the availability calculator records as a degraded (L2) window.
 import type { QualityTargets, Target } from '../config/types.ts';
 import { QUALITY_DEFAULTS } from '../config/defaults.ts';
-import type { Cell, LeanGauge as Gauge } from '../metric-family.ts';
+import { type Cell, type LeanGauge as Gauge, Slots } from '../metric-family.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { estimateMos } from '../quality/mos.ts';
@@ -30,7 +30,7 @@ interface TargetState {
    * Every series set for the target, by a key of metric and labels: found once and set in
    * place on every run (src/metric-family.ts), and what reload() removes.
    */
-  series: Map<string, { g: Gauge; c: Cell }>;
+  cells: Array<Cell | undefined>;
 }
 
 /** "15m", "1h", "1d" ...: the `window` label of a rolling window. */
@@ -63,11 +63,10 @@ export function createQualitySink(deps: {
   const states = new Map<string, TargetState>();
   const last = new Map<string, Record<string, WindowVerdicts>>();
 
+  const slots = new Slots();
   const set = (st: TargetState, g: Gauge, key: string, l: () => Record<string, string>, v: number) => {
     if (!Number.isFinite(v)) return;
-    let e = st.series.get(key);
-    if (!e) st.series.set(key, (e = { g, c: g.series(l()) }));
-    g.set(e.c, v);
+    g.set(slots.cell(st.cells, key, g, l), v);
   };
 
   return {
@@ -78,7 +77,7 @@ export function createQualitySink(deps: {
       const q: QualityTargets = target.quality ?? QUALITY_DEFAULTS;
       let st = states.get(target.name);
       if (!st) {
-        st = { buckets: [], month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, series: new Map() };
+        st = { buckets: [], month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, cells: [] };
         states.set(target.name, st);
       }
       // A fresh estimator starts at the first |D| (RFC 3550 starts at 0, which would report
@@ -144,7 +143,7 @@ export function createQualitySink(deps: {
       const keep = new Set(targets.filter((t) => PACKET_KINDS.has(t.kind)).map((t) => t.name));
       for (const [name, st] of states) {
         if (keep.has(name)) continue;
-        for (const { g, c } of st.series.values()) g.remove(c);
+        slots.removeAll(st.cells);
         if (st.breached) deps.onBreachChange?.(name, false, deps.now?.() ?? Date.now());
         states.delete(name);
         last.delete(name);
