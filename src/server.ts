@@ -2,11 +2,12 @@
 // (config loaded, first round of probes done, reflector listening, store writable), POST
 // /-/reload (with --web.enable-lifecycle), GET /status, POST /-/alertmanager/webhook
 // (notifications on the record); TLS and basic auth from --web.config.file.
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { isLean } from './metric-family.ts';
+import { http } from './node-http.ts';
 import type { ReloadOutcome } from './reload.ts';
 import { type WebConfig, createAuthorizer, httpsOptions } from './web.ts';
 import { renderStatus } from './status/html.ts';
@@ -60,7 +61,7 @@ export function createAgentServer(deps: ServerDeps): Server {
       else res.destroy();
     });
   };
-  return tls ? createHttpsServer(httpsOptions(tls), onRequest) : createServer(onRequest);
+  return tls ? createHttpsServer(httpsOptions(tls), onRequest) : http.createServer(onRequest);
 }
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,11 +5,12 @@
 // Spec: https://prometheus.io/docs/specs/remote_write_spec/ ("Retries & Backoff"): 5xx and
 // 429 are retried, any other 4xx must not be, 2xx means every sample was written.
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import protobuf from 'protobufjs';
 import { compress } from 'snappyjs';
 import type { RemoteWriteConfig } from '../config/types.ts';
+import { http } from '../node-http.ts';
 import { VERSION } from '../version.ts';
 
 // The subset of prometheus/prompb (types.proto, remote.proto) a sample-only writer sends.
@@ -68,7 +69,7 @@ export function createRemoteClient(cfg: RemoteWriteConfig): RemoteClient {
       ...(t.key_file ? { key: readFileSync(t.key_file) } : {}),
       ...(t.server_name ? { servername: t.server_name } : {}),
     })
-    : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    : new http.Agent({ keepAlive: true, maxSockets: 1 });
 
   // Files are read before every request, as Prometheus does, so a rotated secret is used
   // without a reload.
@@ -93,7 +94,7 @@ export function createRemoteClient(cfg: RemoteWriteConfig): RemoteClient {
         } catch (e) {
           return resolve({ result: 'retry', code: (e as NodeJS.ErrnoException).code ?? 'SLAPROBE_SECRET_UNREADABLE', detail: 'cannot read the password_file / bearer_token_file' });
         }
-        const req = (https ? httpsRequest : httpRequest)(url, {
+        const req = (https ? httpsRequest : http.request)(url, {
           method: 'POST',
           agent,
           headers: {
