@@ -1,0 +1,37 @@
+// `slaprobe run` re-executes itself with its V8 flags and glibc malloc settings
+// (src/engine/isolate.ts execTuned), so that nobody has to pass them; a setting the user
+// exported wins over the agent's. Read from the running agent's /proc entries.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MALLOC_ENV, MAIN_FLAGS } from '../../src/engine/isolate.ts';
+import { closedPort } from '../support/servers.ts';
+
+const CLI = join(import.meta.dirname, '../../src/cli.ts');
+
+describe('slaprobe run tunes its own process', () => {
+  it('runs with MAIN_FLAGS and MALLOC_ENV in the same pid; the user\'s own MALLOC_TRIM_THRESHOLD_ is kept', async () => {
+    const port = await closedPort();
+    const dir = mkdtempSync(join(tmpdir(), 'slaprobe-exec-'));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLAPROBE_') && !k.startsWith('MALLOC_'))), MALLOC_TRIM_THRESHOLD_: '262144' };
+    const c = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    try {
+      let stderr = '';
+      c.stderr.on('data', (d) => { stderr += String(d); });
+      const deadline = Date.now() + 30_000;
+      while (!stderr.includes('metrics at') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).toContain('metrics at');
+      const environ = Object.fromEntries(readFileSync(`/proc/${c.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const argv = readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').split('\0');
+      for (const f of MAIN_FLAGS) expect(argv).toContain(f);
+      expect(environ['MALLOC_ARENA_MAX']).toBe(MALLOC_ENV.MALLOC_ARENA_MAX);
+      expect(environ['MALLOC_MMAP_THRESHOLD_']).toBe('131072');
+      expect(environ['MALLOC_TRIM_THRESHOLD_']).toBe('262144');
+    } finally {
+      c.kill('SIGTERM');
+      await new Promise((r) => c.once('exit', r));
+    }
+  }, 60_000);
+});
