@@ -24,22 +24,34 @@ type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
  * makes) the live series of the same labels again.
  */
 export class Cell {
-  live = true;
   /** counter and gauge: the value; histogram and summary: the sum. */
   value = 0;
-  count = 0;
+  /** The next series of the same target, any family (TargetIndex); DEAD once removed. */
+  next: Cell | undefined = undefined;
   readonly family: Family;
   readonly labels: LabelValues;
-  /** The next series of the same target, any family (TargetIndex). */
-  next: Cell | undefined = undefined;
+  constructor(family: Family, labels: LabelValues) {
+    this.family = family;
+    this.labels = labels;
+  }
+  get live(): boolean {
+    return this.next !== DEAD;
+  }
+}
+
+/** A histogram's or summary's series: the count, and for a histogram the bucket counts. */
+class CountCell extends Cell {
+  count = 0;
   /** histogram only: observations per bucket, not cumulative (one per upper bound). */
   readonly buckets: Float64Array | undefined;
   constructor(family: Family, labels: LabelValues, buckets: Float64Array | undefined) {
-    this.family = family;
-    this.labels = labels;
+    super(family, labels);
     this.buckets = buckets;
   }
 }
+
+/** What a removed series' next points at: a flag without a field of its own. */
+const DEAD = new Cell(undefined as never, {});
 
 /**
  * The series of every family, by target: one map entry per target for all the families that
@@ -79,7 +91,7 @@ export abstract class Family {
     for (const r of opts.registers ?? []) r.registerMetric(this as never);
   }
 
-  protected abstract buckets(): Float64Array | undefined;
+  protected abstract make(labels: LabelValues): Cell;
 
   /** The series of these labels, made on first use; keep it and pass it back to skip the lookup. */
   series(labels: LabelValues | Cell | undefined): Cell {
@@ -95,7 +107,7 @@ export abstract class Family {
     for (const k in l) {
       if (!this.labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(this.labelNames)}`);
     }
-    const c = new Cell(this, l, this.buckets());
+    const c = this.make(l);
     c.next = head;
     this.index.rows.set(key, c);
     this.cells.push(c);
@@ -136,16 +148,16 @@ export abstract class Family {
   }
 
   private unlink(c: Cell, key: string): void {
-    c.live = false;
     const rows = this.index.rows;
     let p = rows.get(key);
     if (p === c) {
       if (c.next) rows.set(key, c.next);
       else rows.delete(key);
-      return;
+    } else {
+      while (p && p.next !== c) p = p.next;
+      if (p) p.next = c.next;
     }
-    while (p && p.next !== c) p = p.next;
-    if (p) p.next = c.next;
+    c.next = DEAD;
   }
 
   reset(): void {
@@ -212,8 +224,8 @@ class ValueFamily extends Family {
     super(opts);
     this.type = type;
   }
-  protected buckets() {
-    return undefined;
+  protected make(labels: LabelValues): Cell {
+    return new Cell(this, labels);
   }
   protected values(s: Cell, out: Array<{ labels: LabelValues; value: number }>): void {
     out.push({ labels: s.labels, value: s.value });
@@ -273,8 +285,8 @@ export class LeanHistogram extends Family {
     this.upperBounds = [...opts.buckets].sort((a, b) => a - b);
     this.les = this.upperBounds.map((b) => `le="${escapeValue(b)}"`);
   }
-  protected buckets() {
-    return new Float64Array(this.upperBounds.length);
+  protected make(labels: LabelValues): Cell {
+    return new CountCell(this, labels, new Float64Array(this.upperBounds.length));
   }
   /** What the Registry formats: le apart from the series' labels, as prom-client's histogram gives it. */
   getForPromString(): ReturnType<Family['get']> {
@@ -288,7 +300,7 @@ export class LeanHistogram extends Family {
   }
   observe(labels: LabelValues | Cell, value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
-    const s = this.series(labels);
+    const s = this.series(labels) as CountCell;
     const b = this.upperBounds;
     for (let i = 0; i < b.length; i++) {
       if (value <= b[i]!) {
@@ -299,7 +311,8 @@ export class LeanHistogram extends Family {
     s.value += value;
     s.count++;
   }
-  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void {
+  protected values(cell: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void {
+    const s = cell as CountCell;
     let acc = 0;
     const bucket = `${this.name}_bucket`;
     for (let i = 0; i < this.upperBounds.length; i++) {
@@ -310,7 +323,8 @@ export class LeanHistogram extends Family {
     out.push({ labels: {}, sharedLabels: s.labels, value: s.value, metricName: `${this.name}_sum` });
     out.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
   }
-  protected lines(s: Cell, defaults: LabelValues): string {
+  protected lines(cell: Cell, defaults: LabelValues): string {
+    const s = cell as CountCell;
     const rest = shared('', s.labels, defaults);
     const inner = rest ? `,${rest.slice(1, -1)}` : '';
     let t = '';
@@ -332,20 +346,22 @@ export class LeanHistogram extends Family {
  */
 export class LeanSumCount extends Family {
   readonly type = 'summary';
-  protected buckets() {
-    return undefined;
+  protected make(labels: LabelValues): Cell {
+    return new CountCell(this, labels, undefined);
   }
   observe(labels: LabelValues | Cell, value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
-    const s = this.series(labels);
+    const s = this.series(labels) as CountCell;
     s.value += value;
     s.count++;
   }
-  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string }>): void {
+  protected values(cell: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string }>): void {
+    const s = cell as CountCell;
     out.push({ labels: s.labels, value: s.value, metricName: `${this.name}_sum` });
     out.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
   }
-  protected lines(s: Cell, defaults: LabelValues): string {
+  protected lines(cell: Cell, defaults: LabelValues): string {
+    const s = cell as CountCell;
     const l = Family.plain(s.labels, defaults);
     return `${this.name}_sum${l} ${num(s.value)}\n${this.name}_count${l} ${num(s.count)}`;
   }

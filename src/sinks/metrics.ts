@@ -15,16 +15,20 @@ import type { RunMeta, Sink } from './types.ts';
 interface TargetSeries {
   tk: { target: string; kind: string };
   cells: Array<Cell | undefined>;
+  /** The slots of the target's kind: each kind's arrays stay dense. */
+  slots: Slots;
 }
 
 export function createMetricsSink(m: Metrics): Sink & { forget(target: string): void } {
   const byTarget = new Map<string, TargetSeries>();
-  const slots = new Slots();
+  const slotsByKind = new Map<string, Slots>();
   const series = (target: Target): TargetSeries => {
     let s = byTarget.get(target.name);
     if (!s || s.tk.kind !== target.kind) {
       if (s) forget(target.name);
-      s = { tk: { target: target.name, kind: target.kind }, cells: [] };
+      let slots = slotsByKind.get(target.kind);
+      if (!slots) slotsByKind.set(target.kind, (slots = new Slots()));
+      s = { tk: { target: target.name, kind: target.kind }, cells: [], slots };
       byTarget.set(target.name, s);
     }
     return s;
@@ -32,10 +36,10 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
   /** The series `key` of `metric` for this target, labelled tk plus `extra`, made on first use. */
   const labels = (s: TargetSeries, metric: Family, key: string, extra?: Record<string, string>, withKind = true): Cell =>
     // Series labelled {target, kind} alone share the one object.
-    slots.cell(s.cells, key, metric, () => (withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra }));
+    s.slots.cell(s.cells, key, metric, () => (withKind ? (extra ? { ...s.tk, ...extra } : s.tk) : { target: s.tk.target, ...extra }));
   const forget = (target: string) => {
     const s = byTarget.get(target);
-    if (s) slots.removeAll(s.cells);
+    if (s) s.slots.removeAll(s.cells);
     byTarget.delete(target);
     m.runsSkipped.remove({ target });
   };
