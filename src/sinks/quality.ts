@@ -8,6 +8,7 @@ import { QUALITY_DEFAULTS } from '../config/defaults.ts';
 import { type Cell, type LeanGauge as Gauge, Slots } from '../metric-family.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
+import { MinuteRing } from '../quality/minutes.ts';
 import { estimateMos } from '../quality/mos.ts';
 import { ipdvAbs, mean, pdv, percentile, rfc3550Series } from '../quality/stats.ts';
 import { QUANTITIES, type DelayWindow, type Verdict, type WindowVerdicts, judgeWindow } from '../quality/verdict.ts';
@@ -18,10 +19,8 @@ const PACKET_KINDS = new Set(['icmp', 'stun', 'udp-echo']);
 const VERDICT_VALUE: Record<Verdict, number> = { breached: 1, met: 0, insufficient_data: -1 };
 const MINUTE = 60_000;
 
-interface Bucket extends DelayWindow { minute: number }
-
 interface TargetState {
-  buckets: Bucket[];
+  minutes: MinuteRing;
   month: { key: string; agg: DelayWindow };
   /** RFC 3550 jitter carried from run to run. */
   j: number;
@@ -77,7 +76,7 @@ export function createQualitySink(deps: {
       const q: QualityTargets = target.quality ?? QUALITY_DEFAULTS;
       let st = states.get(target.name);
       if (!st) {
-        st = { buckets: [], month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, cells: [] };
+        st = { minutes: new MinuteRing(Math.ceil(Math.max(...q.windows, MINUTE) / MINUTE) + 2), month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, cells: [] };
         states.set(target.name, st);
       }
       // A fresh estimator starts at the first |D| (RFC 3550 starts at 0, which would report
@@ -92,11 +91,8 @@ export function createQualitySink(deps: {
         jitterCount: series.length, jitterSum: series.reduce((a, b) => a + b, 0),
       };
       const minute = Math.floor(now / MINUTE);
-      const tail = st.buckets[st.buckets.length - 1];
-      if (tail && tail.minute === minute) add(tail, run);
-      else st.buckets.push({ minute, ...run });
-      const longest = Math.max(...q.windows, MINUTE);
-      while (st.buckets.length && (st.buckets[0]!.minute + 1) * MINUTE <= now - longest) st.buckets.shift();
+      st.minutes.add(minute, run);
+      st.minutes.evict(now - Math.max(...q.windows, MINUTE));
       const mk = monthKey(now);
       if (st.month.key !== mk) st.month = { key: mk, agg: empty() };
       add(st.month.agg, run);
@@ -106,7 +102,7 @@ export function createQualitySink(deps: {
       const judged: Record<string, WindowVerdicts> = {};
       const windows: Array<[string, DelayWindow]> = q.windows.map((w) => {
         const agg = empty();
-        for (const b of st.buckets) if ((b.minute + 1) * MINUTE > now - w) add(agg, b);
+        st.minutes.sumInto(agg, now - w);
         return [windowLabel(w), agg];
       });
       windows.push(['month', st.month.agg]);
