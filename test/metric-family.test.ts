@@ -45,7 +45,11 @@ describe('per-target metric families (src/metric-family.ts)', () => {
       for (const k of [0, 1] as const) {
         if (op < 0.3) p.counter[k].inc({ ...labels, result: v > 1 ? 'success' : 'failure' }, v);
         else if (op < 0.5) p.histogram[k].observe(labels, v);
-        else if (op < 0.6) p.histogram[k].observe(k === 0 ? labels : p.histogram[1].series(labels), v * 1e-3);
+        else if (op < 0.6) {
+          // The lean family through a kept series handle, prom-client through the labels.
+          if (k === 0) p.histogram[0].observe(labels, v * 1e-3);
+          else p.histogram[1].observe(p.histogram[1].series(labels), v * 1e-3);
+        }
         else if (op < 0.75) p.gauge[k].set({ target, window: v > 1 ? '1h' : '15m' }, op < 0.7 ? v : op < 0.72 ? NaN : -Infinity);
         else if (op < 0.8) p.gauge[k].set({ target, window: 'month', region: 'pinned' }, v);
         else if (op < 0.95) p.summary[k].observe({ target, phase: v > 1 ? 'connect' : 'tls' }, v);
