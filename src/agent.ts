@@ -7,9 +7,10 @@ import { resolve } from 'node:path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from './config/load.ts';
 import type { Config, Target } from './config/types.ts';
 import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './log.ts';
-import { type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
+import { type IsolateHeapReading, type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
+import { ownHeap } from './engine/isolate.ts';
 import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
 import { createReloader } from './reload.ts';
 import { createAgentServer, listen } from './server.ts';
@@ -164,6 +165,15 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     onSkip: (target) => metrics.runsSkipped.inc({ target }),
     onLateness: (s) => metrics.schedulerLateness.observe(s),
   });
+
+  metrics.isolateHeap.read = async () => {
+    const [{ engine, packet }, refl] = await Promise.all([scheduler.heap(), reflector?.heap()]);
+    const out: IsolateHeapReading[] = [{ isolate: 'main', ...ownHeap() }];
+    if (engine) out.push({ isolate: 'engine', ...engine });
+    if (packet) out.push({ isolate: 'packet', ...packet });
+    if (refl) out.push({ isolate: 'reflector', ...refl });
+    return out;
+  };
 
   const checkCapacity = (c: Config) => {
     const demand = demandOf(c.targets);

@@ -19,6 +19,9 @@ export const LATENESS_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** One isolate's heap, read at scrape time (src/engine/isolate.ts). */
+export interface IsolateHeapReading { isolate: 'main' | 'engine' | 'packet' | 'reflector'; used: number; size: number; external: number }
+
 /** One remote's outbox backlog, read from the store at scrape time (src/fleet/outbox.ts). */
 export interface RemoteBacklog { remote: string; pending: number; oldestAgeSeconds: number | undefined }
 
@@ -37,6 +40,21 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
   const index = new TargetIndex();
   // Set by the outbox when remote_write is configured; the backlog gauges ask it at scrape time.
   const backlog: { read: () => RemoteBacklog[] } = { read: () => [] };
+  // Set by the agent; the three isolate gauges of one scrape share one reading.
+  const heaps: { read: () => Promise<IsolateHeapReading[]> } = { read: async () => [] };
+  let reading: { at: number; p: Promise<IsolateHeapReading[]> } | undefined;
+  const readHeaps = () => {
+    if (!reading || Date.now() - reading.at > 1_000) reading = { at: Date.now(), p: heaps.read().catch(() => []) };
+    return reading.p;
+  };
+  const heapGauge = (name: string, help: string, field: 'used' | 'size' | 'external') => new Gauge({
+    name, help, labelNames: ['isolate'] as const, registers: r,
+    async collect() {
+      const all = await readHeaps();
+      this.reset();
+      for (const h of all) this.set({ isolate: h.isolate }, h[field]);
+    },
+  });
 
   const m = {
     registry,
@@ -78,6 +96,12 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['kind'] as const,
       registers: r,
     }),
+
+    // Per V8 isolate (thread): prom-client's nodejs_heap_* see the main thread's only.
+    isolateHeap: heaps,
+    isolateHeapUsed: heapGauge('slaprobe_isolate_heap_used_bytes', 'V8 heap in use by each of the agent\'s isolates (isolate: main, engine (scheduler and probes), packet (the packet-timing worker, once a train ran), reflector); read at scrape time.', 'used'),
+    isolateHeapSize: heapGauge('slaprobe_isolate_heap_size_bytes', 'V8 heap reserved by each isolate (used plus free space V8 keeps), bytes.', 'size'),
+    isolateExternalMemory: heapGauge('slaprobe_isolate_external_memory_bytes', 'Memory outside the V8 heap that each isolate\'s objects hold (ArrayBuffers, Buffers), bytes.', 'external'),
 
     // --- scheduler -------------------------------------------------------------------------
     schedulerLateness: new Histogram({

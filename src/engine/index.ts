@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta } from '../sinks/types.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
-import { ENGINE_YOUNG_MB, startWorker } from './isolate.ts';
+import { ENGINE_YOUNG_MB, type IsolateHeap, startWorker, workerHeap } from './isolate.ts';
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
@@ -25,6 +25,8 @@ export interface Engine {
   set(targets: readonly Target[]): void;
   firstRound(): Promise<void>;
   stop(): Promise<void>;
+  /** The engine's and the packet worker's heaps, those that run and answer within a second. */
+  heap(): Promise<{ engine?: IsolateHeap; packet?: IsolateHeap }>;
 }
 
 export function startEngine(deps: EngineDeps): Engine {
@@ -33,6 +35,8 @@ export function startEngine(deps: EngineDeps): Engine {
   let firstWaiters: (() => void)[] = [];
   let stopping: Promise<void> | undefined;
   let worker: Worker;
+  let heapId = 0;
+  const heapWaiters = new Map<number, (h: IsolateHeap | undefined) => void>();
 
   const send = (m: ToEngine & { concurrency?: number }) => worker.postMessage(m);
   const handle = (m: FromEngine) => {
@@ -53,6 +57,10 @@ export function startEngine(deps: EngineDeps): Engine {
         firstWaiters = [];
         break;
       case 'stopped':
+        break;
+      case 'heap':
+        heapWaiters.get(m.id)?.(m.packet);
+        heapWaiters.delete(m.id);
         break;
     }
   };
@@ -79,6 +87,18 @@ export function startEngine(deps: EngineDeps): Engine {
     },
     firstRound() {
       return firstDone ? Promise.resolve() : new Promise((r) => firstWaiters.push(r));
+    },
+    async heap() {
+      if (!alive) return {};
+      const id = ++heapId;
+      const packet = new Promise<IsolateHeap | undefined>((resolve) => {
+        heapWaiters.set(id, resolve);
+        const timer = setTimeout(() => { heapWaiters.delete(id); resolve(undefined); }, 1_000);
+        timer.unref();
+      });
+      send({ type: 'heap', id });
+      const [engine, p] = await Promise.all([workerHeap(worker), packet]);
+      return { ...(engine && { engine }), ...(p && { packet: p }) };
     },
     stop() {
       stopping ??= new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
 // that never shrinks) to strip the same files at every start.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -22,6 +23,28 @@ export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1310
 /** Young generation (maxYoungGenerationSizeMb) of the probe engine and the packet worker. */
 export const ENGINE_YOUNG_MB = 8;
 export const TRAIN_YOUNG_MB = 8;
+
+/** One isolate's V8 heap, bytes (slaprobe_isolate_heap_*): used, reserved, and memory held outside it (ArrayBuffers). */
+export interface IsolateHeap { used: number; size: number; external: number }
+
+const heapOf = (s: { used_heap_size: number; total_heap_size: number; external_memory: number }): IsolateHeap => ({ used: s.used_heap_size, size: s.total_heap_size, external: s.external_memory });
+
+/** This thread's heap. */
+export const ownHeap = (): IsolateHeap => heapOf(getHeapStatistics());
+
+/**
+ * A worker's heap (Worker.getHeapStatistics, read by V8 on the worker's own thread), or
+ * undefined if there is no worker, it is not running, or it does not answer within `ms`
+ * (a scrape never waits on a stuck thread).
+ */
+export function workerHeap(w: Worker | undefined, ms = 1_000): Promise<IsolateHeap | undefined> {
+  if (!w) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+    w.getHeapStatistics().then((s) => resolve(heapOf(s)), () => resolve(undefined)).finally(() => clearTimeout(timer));
+  });
+}
 
 /**
  * Starts a worker thread on a module, with its young generation capped and through Node's

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { createScheduler } from '../scheduler.ts';
 import { runProbe } from '../runner.ts';
 import { PROBES } from '../probes/index.ts';
+import { packetWorkerHeap } from '../probes/train/index.ts';
 import { icmpStreamProbe, retainStreams, stopStreams } from './ping-stream.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 
@@ -63,6 +64,8 @@ port.on('message', (m: ToEngine & { concurrency?: number }) => {
     s.set(m.targets);
     retainStreams(new Set(m.targets.filter((t) => t.kind === 'icmp').map((t) => t.name)));
     void s.firstRound().then(() => post({ type: 'first-round' }, true));
+  } else if (m.type === 'heap') {
+    void packetWorkerHeap().then((packet) => post({ type: 'heap', id: m.id, packet }, true));
   } else if (m.type === 'stop') {
     stopCtl.abort();
     void scheduler().stop().then(() => {

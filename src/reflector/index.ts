@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type pino from 'pino';
 import type { ReflectorConfig } from '../config/types.ts';
+import { type IsolateHeap, workerHeap } from '../engine/isolate.ts';
 import { splitHostPort } from '../config/validate.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ReflectorMessage, ReflectorWorkerData } from './worker.ts';
@@ -24,6 +25,8 @@ export interface Reflector {
   up(): boolean;
   /** The current worker thread (tests end it to check the restart). */
   thread(): Worker;
+  /** The worker's heap, if it runs and answers within a second. */
+  heap(): Promise<IsolateHeap | undefined>;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export function startReflector(cfg: ReflectorConfig, deps: { metrics: Metrics; l
       address: { address: host, port },
       up: () => listening,
       thread: () => w,
+      heap: () => workerHeap(w),
       close: () => (closing ??= stop()),
     };
 

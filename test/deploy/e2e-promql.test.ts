@@ -25,7 +25,7 @@ const KEY_PANELS: Record<string, string[]> = {
     'MOS (estimate)', 'RTT quantiles (15m)', 'RTT p99 (dashboard resolution)', 'Verdicts',
   ],
   'slaprobe-agent-health': [
-    'Agents scraped', 'Versions and configuration', 'Scheduler lateness', 'Event-loop delay p99', 'CPU', 'Memory (RSS)',
+    'Agents scraped', 'Versions and configuration', 'Scheduler lateness', 'Event-loop delay p99', 'CPU', 'Memory (RSS, V8 heap by isolate)',
     'Probe runs', 'Certificate expiry', 'Probe success ratio (5m)', 'Probe duration p99 and HTTP phases', 'UDP reflector',
   ],
 };

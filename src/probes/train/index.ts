@@ -8,7 +8,7 @@ import type { IpProtocol } from '../../config/types.ts';
 import { fail, type ProbeResult } from '../types.ts';
 import { reasonForCode } from './result.ts';
 import type { FromWorker, Job, ToWorker, TrainReport } from './protocol.ts';
-import { TRAIN_YOUNG_MB, startWorker } from '../../engine/isolate.ts';
+import { type IsolateHeap, TRAIN_YOUNG_MB, startWorker, workerHeap } from '../../engine/isolate.ts';
 
 export type { TrainReport } from './protocol.ts';
 
@@ -41,6 +41,11 @@ function getWorker(): Worker {
   w.unref();
   worker = w;
   return w;
+}
+
+/** The packet worker's heap, undefined while none runs (it starts with the first train). */
+export function packetWorkerHeap(): Promise<IsolateHeap | undefined> {
+  return workerHeap(worker);
 }
 
 export type JobSpec = Job extends infer J ? (J extends Job ? Omit<J, 'id'> : never) : never;
