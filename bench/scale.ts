@@ -4,7 +4,7 @@
 // bench/core.ts), the server and this bench on CPU 1. Over a window after a warm-up of at
 // least one interval (every target has started): runs/s by kind, failures, skipped runs,
 // scheduler lateness p99 (bucket deltas, as histogram_quantile), CPU of the agent and of its
-// ping children, the agent's RSS and peak, and its ping children's summed PSS.
+// ping children, the agent's RSS and peak, and its ping children's summed PSS, and each V8 isolate's heap (slaprobe_isolate_heap_*).
 // Not a test: no assertion; figures for docs/scale.md.
 //
 //   node bench/scale.ts [--http 5000] [--tcp 3000] [--icmp 1000] [--udp-echo 1000]
@@ -122,6 +122,17 @@ async function main() {
         rssMiB: mem.rss, hwmMiB: mem.hwm, pingProcesses: c1.count, pingPssMiB: c1.pssMiB,
         packetsPerSecond: d('slaprobe_packets_sent_total') / elapsed,
       };
+      // Where the memory is: each isolate's V8 heap as the agent reports it (the scrape at
+      // the end of the window), and RSS split into the binary's file pages and the rest.
+      const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8');
+      const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+      const isolates = ['main', 'engine', 'packet', 'reflector'].map((i) => ({
+        isolate: i,
+        heapUsedMiB: m1.sum('slaprobe_isolate_heap_used_bytes', `isolate="${i}"`) / 2 ** 20,
+        heapSizeMiB: m1.sum('slaprobe_isolate_heap_size_bytes', `isolate="${i}"`) / 2 ** 20,
+        externalMiB: m1.sum('slaprobe_isolate_external_memory_bytes', `isolate="${i}"`) / 2 ** 20,
+      }));
+      const split = { rssAnonMiB: kib('RssAnon'), rssFileMiB: kib('RssFile') };
       const f = (x: number, p = 1) => (Number.isFinite(x) ? x.toFixed(p) : '-');
       printTable(['kind', 'targets', 'runs/s expected', 'runs/s done', 'failed'], kinds.map((k) => [k.kind, String(k.targets), f(k.expected), f(k.runsPerSecond), String(k.failed)]));
       console.log('');
@@ -129,6 +140,8 @@ async function main() {
         ['targets', 'skipped', 'lateness p99 ms', 'agent CPU %', 'ping CPU %', 'run-queue wait %', 'RSS MiB', 'peak RSS MiB', 'ping procs, PSS MiB', 'packets/s'],
         [[String(row.targets), String(row.skipped), f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond)]],
       );
+      console.log(`\nRSS: ${f(split.rssAnonMiB)} MiB anonymous, ${f(split.rssFileMiB)} MiB file-backed (the node binary)`);
+      printTable(['isolate', 'heap used MiB', 'heap size MiB', 'external MiB'], isolates.map((x) => [x.isolate, f(x.heapUsedMiB), f(x.heapSizeMiB), f(x.externalMiB)]));
       const date = new Date().toISOString().slice(0, 10);
       const out = join(REPO, 'bench/results', `scale-${date}.json`);
       mkdirSync(join(REPO, 'bench/results'), { recursive: true });
@@ -137,7 +150,7 @@ async function main() {
         command: `node bench/scale.ts ${process.argv.slice(2).join(' ')}`.trim(),
         machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, loadAverageAtEnd: readFileSync('/proc/loadavg', 'utf8').trim() },
         settings: { mix, intervalMs, warmupMs, windowSeconds: windowS, concurrency: Number(args.concurrency) },
-        kinds, row,
+        kinds, row, memory: { ...split, isolates },
       }, null, 2) + '\n');
       console.log(`\nwritten ${out}`);
     } finally {
