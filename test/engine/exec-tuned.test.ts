@@ -1,8 +1,10 @@
 // `slaprobe run` re-executes itself with its V8 flags and glibc malloc settings
 // (src/engine/isolate.ts execTuned), so that nobody has to pass them; a setting the user
-// exported wins over the agent's. Read from the running agent's /proc entries.
+// exported wins over the agent's. Read from the running agent's /proc entries. Before that,
+// running from source, it fills the compile cache so that no isolate loads Node's
+// TypeScript stripper: read from the agent's own slaprobe_isolate_external_memory_bytes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,4 +36,34 @@ describe('slaprobe run tunes its own process', () => {
       await new Promise((r) => c.once('exit', r));
     }
   }, 60_000);
+
+  it('fills a fresh compile cache before the first start: the main isolate holds no TypeScript stripper, unlike a start without it', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLAPROBE_') && !k.startsWith('NODE_COMPILE') && k !== 'NODE_DISABLE_COMPILE_CACHE'));
+    /** The main isolate's memory outside its heap, from the agent's own gauge. */
+    const mainExternal = async (extra: Record<string, string>): Promise<number> => {
+      const port = await closedPort();
+      const dir = mkdtempSync(join(tmpdir(), 'slaprobe-warm-'));
+      const c = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { stdio: 'ignore', env: { ...env, ...extra } });
+      try {
+        const deadline = Date.now() + 45_000;
+        while (Date.now() < deadline) {
+          const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+          const m = /^slaprobe_isolate_external_memory_bytes\{isolate="main",region="[^"]*"\} (\S+)$/m.exec(text);
+          if (m) return Number(m[1]);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error('the agent did not answer /metrics');
+      } finally {
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
+    };
+    // The control: no re-execution, no compile cache: the main thread strips every module.
+    const cold = await mainExternal({ SLAPROBE_NO_EXEC: '1', NODE_DISABLE_COMPILE_CACHE: '1' });
+    const cache = mkdtempSync(join(tmpdir(), 'slaprobe-cache-'));
+    const warm = await mainExternal({ NODE_COMPILE_CACHE: cache });
+    expect(readdirSync(cache).some((f) => f.startsWith('slaprobe-warm-'))).toBe(true);
+    // The stripper's WebAssembly memory is several MiB of ArrayBuffer; the warm start has none.
+    expect(cold - warm).toBeGreaterThan(4 * 2 ** 20);
+  }, 120_000);
 });
