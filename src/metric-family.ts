@@ -17,6 +17,8 @@ import type { Registry } from 'prom-client';
 
 export type LabelValues = Record<string, string | number | undefined>;
 type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
+/** One value of prom-client's MetricObject (what get() returns and the Registry formats). */
+type Value = { labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues };
 
 /**
  * One series. Callers may keep it (Family.series()) and pass it back in place of its labels:
@@ -69,6 +71,27 @@ const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
 const escapeValue = (v: string | number) => (typeof v === 'string' ? escapeHelp(v).replace(/"/g, '\\"') : String(v));
 /** prom-client's value formatting (util.js getValueAsString). */
 const num = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf');
+
+/**
+ * A series' labels and the registry's defaults it lacks, as `k="v"` pairs without braces, in
+ * prom-client's order: `{...labels, ...defaults, ...labels}` for counters, gauges and
+ * summaries; defaults first for a histogram, whose labels prom-client passes as shared labels
+ * (written after le and the defaults).
+ */
+function pairs(l: LabelValues, defaults: LabelValues, defaultsFirst = false): string {
+  let own = '';
+  for (const k in l) {
+    const v = l[k];
+    if (v !== undefined) own += `${own ? ',' : ''}${k}="${escapeValue(v)}"`;
+  }
+  let rest = '';
+  for (const k in defaults) {
+    if (!(k in l)) rest += `${rest ? ',' : ''}${k}="${escapeValue(defaults[k]!)}"`;
+  }
+  const [a, b] = defaultsFirst ? [rest, own] : [own, rest];
+  return a && b ? `${a},${b}` : a || b;
+}
+const braced = (p: string) => (p ? `{${p}}` : '');
 
 export abstract class Family {
   readonly name: string;
@@ -175,13 +198,13 @@ export abstract class Family {
   }
 
   /** prom-client's MetricObject, for Registry.metrics() and getMetricsAsJSON(). */
-  get(): { name: string; help: string; type: Kind; aggregator: string; values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> } {
-    const values: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }> = [];
+  get(): { name: string; help: string; type: Kind; aggregator: string; values: Value[] } {
+    const values: Value[] = [];
     for (const c of this.cells) if (c.live) this.values(c, values);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
-  protected abstract values(s: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void;
+  protected abstract values(s: Cell, out: Value[]): void;
   /** The exposition lines of one series, each ending in a newline but the series' last. */
   protected abstract lines(s: Cell, defaults: LabelValues): string;
 
@@ -202,20 +225,6 @@ export abstract class Family {
     }
     if (out) yield out;
   }
-
-  /** `{...labels, ...defaults, ...labels}` formatted: the series' own order, then defaults it lacks. */
-  protected static plain(l: LabelValues, defaults: LabelValues): string {
-    let t = '';
-    for (const k in l) {
-      const v = l[k];
-      if (v !== undefined) t += `${t ? ',' : ''}${k}="${escapeValue(v)}"`;
-    }
-    for (const k in defaults) {
-      if (k in l) continue;
-      t += `${t ? ',' : ''}${k}="${escapeValue(defaults[k]!)}"`;
-    }
-    return t ? `{${t}}` : '';
-  }
 }
 
 class ValueFamily extends Family {
@@ -227,11 +236,11 @@ class ValueFamily extends Family {
   protected make(labels: LabelValues): Cell {
     return new Cell(this, labels);
   }
-  protected values(s: Cell, out: Array<{ labels: LabelValues; value: number }>): void {
+  protected values(s: Cell, out: Value[]): void {
     out.push({ labels: s.labels, value: s.value });
   }
   protected lines(s: Cell, defaults: LabelValues): string {
-    return `${this.name}${Family.plain(s.labels, defaults)} ${num(s.value)}`;
+    return `${this.name}${braced(pairs(s.labels, defaults))} ${num(s.value)}`;
   }
 }
 
@@ -256,23 +265,6 @@ export class LeanGauge extends ValueFamily {
     if (typeof value !== 'number') throw new TypeError(`Value is not a valid number: ${String(value)}`);
     this.series(labels).value = value;
   }
-}
-
-/**
- * Series labels after `first` (le for buckets), as prom-client's histogram writes them: its
- * labels are shared labels, so the registry's defaults come between le and them.
- */
-function shared(first: string, l: LabelValues, defaults: LabelValues): string {
-  let t = first;
-  for (const k in defaults) {
-    if (k in l) continue;
-    t += `${t ? ',' : ''}${k}="${escapeValue(defaults[k]!)}"`;
-  }
-  for (const k in l) {
-    const v = l[k];
-    if (v !== undefined) t += `${t ? ',' : ''}${k}="${escapeValue(v)}"`;
-  }
-  return t ? `{${t}}` : '';
 }
 
 /** A histogram: prom-client's Histogram's observe(), remove(), reset() and exposition. */
@@ -311,7 +303,7 @@ export class LeanHistogram extends Family {
     s.value += value;
     s.count++;
   }
-  protected values(cell: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string; sharedLabels?: LabelValues }>): void {
+  protected values(cell: Cell, out: Value[]): void {
     const s = cell as CountCell;
     let acc = 0;
     const bucket = `${this.name}_bucket`;
@@ -325,8 +317,9 @@ export class LeanHistogram extends Family {
   }
   protected lines(cell: Cell, defaults: LabelValues): string {
     const s = cell as CountCell;
-    const rest = shared('', s.labels, defaults);
-    const inner = rest ? `,${rest.slice(1, -1)}` : '';
+    const p = pairs(s.labels, defaults, true);
+    const rest = braced(p);
+    const inner = p ? `,${p}` : '';
     let t = '';
     let acc = 0;
     for (let i = 0; i < this.les.length; i++) {
@@ -355,14 +348,14 @@ export class LeanSumCount extends Family {
     s.value += value;
     s.count++;
   }
-  protected values(cell: Cell, out: Array<{ labels: LabelValues; value: number; metricName?: string }>): void {
+  protected values(cell: Cell, out: Value[]): void {
     const s = cell as CountCell;
     out.push({ labels: s.labels, value: s.value, metricName: `${this.name}_sum` });
     out.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
   }
   protected lines(cell: Cell, defaults: LabelValues): string {
     const s = cell as CountCell;
-    const l = Family.plain(s.labels, defaults);
+    const l = braced(pairs(s.labels, defaults));
     return `${this.name}_sum${l} ${num(s.value)}\n${this.name}_count${l} ${num(s.count)}`;
   }
 }
