@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta } from '../sinks/types.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
-import { ENGINE_YOUNG_MB, type IsolateHeap, startWorker, workerHeap } from './isolate.ts';
+import { ENGINE_YOUNG_MB, type IsolateHeap, startWorker, within, workerHeap } from './isolate.ts';
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
@@ -60,7 +60,6 @@ export function startEngine(deps: EngineDeps): Engine {
         break;
       case 'heap':
         heapWaiters.get(m.id)?.(m.packet);
-        heapWaiters.delete(m.id);
         break;
     }
   };
@@ -91,13 +90,9 @@ export function startEngine(deps: EngineDeps): Engine {
     async heap() {
       if (!alive) return {};
       const id = ++heapId;
-      const packet = new Promise<IsolateHeap | undefined>((resolve) => {
-        heapWaiters.set(id, resolve);
-        const timer = setTimeout(() => { heapWaiters.delete(id); resolve(undefined); }, 1_000);
-        timer.unref();
-      });
+      const answer = new Promise<IsolateHeap | undefined>((resolve) => heapWaiters.set(id, resolve));
       send({ type: 'heap', id });
-      const [engine, p] = await Promise.all([workerHeap(worker), packet]);
+      const [engine, p] = await Promise.all([workerHeap(worker), within(answer, 1_000).finally(() => heapWaiters.delete(id))]);
       return { ...(engine && { engine }), ...(p && { packet: p }) };
     },
     stop() {

@@ -42,11 +42,15 @@ export const ownHeap = (): IsolateHeap => heapOf(getHeapStatistics());
  * (a scrape never waits on a stuck thread).
  */
 export function workerHeap(w: Worker | undefined, ms = 1_000): Promise<IsolateHeap | undefined> {
-  if (!w) return Promise.resolve(undefined);
+  return w ? within(w.getHeapStatistics().then(heapOf), ms) : Promise.resolve(undefined);
+}
+
+/** `p`'s value, or undefined if it rejects or has not settled within `ms` (the timer never holds the process). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(undefined), ms);
     timer.unref();
-    w.getHeapStatistics().then((s) => resolve(heapOf(s)), () => resolve(undefined)).finally(() => clearTimeout(timer));
+    p.then(resolve, () => resolve(undefined)).finally(() => clearTimeout(timer));
   });
 }
 
