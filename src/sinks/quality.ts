@@ -74,9 +74,10 @@ export function createQualitySink(deps: {
       if (!p || !PACKET_KINDS.has(target.kind)) return;
       const now = deps.now?.() ?? meta.finishedAt;
       const q: QualityTargets = target.quality ?? QUALITY_DEFAULTS;
+      const longest = Math.max(...q.windows, MINUTE);
       let st = states.get(target.name);
       if (!st) {
-        st = { minutes: new MinuteRing(Math.ceil(Math.max(...q.windows, MINUTE) / MINUTE) + 2), month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, cells: [] };
+        st = { minutes: new MinuteRing(Math.ceil(longest / MINUTE) + 2), month: { key: monthKey(now), agg: empty() }, j: NaN, breached: false, cells: [] };
         states.set(target.name, st);
       }
       // A fresh estimator starts at the first |D| (RFC 3550 starts at 0, which would report
@@ -92,7 +93,7 @@ export function createQualitySink(deps: {
       };
       const minute = Math.floor(now / MINUTE);
       st.minutes.add(minute, run);
-      st.minutes.evict(now - Math.max(...q.windows, MINUTE));
+      st.minutes.evict(now - longest);
       const mk = monthKey(now);
       if (st.month.key !== mk) st.month = { key: mk, agg: empty() };
       add(st.month.agg, run);
