@@ -61,7 +61,6 @@ Exit codes: 0 all met (or no data); 1 an SLA missed; 2 bad usage, config, store 
 3 internal error (a bug in slaprobe, not a verdict).
 `;
 
-
 /** The span of every period the report will show, for the samples reader's warnings. */
 function reportedRange(policies: readonly SlaPolicy[], sel: { year: number; month?: number } | undefined, now: number): { start: number; end: number; label: string } | undefined {
   const periods = policies.flatMap((p) => (sel ? periodsFor(p.period, sel, p.time_zone) : [periodAt(p.period, now, p.time_zone)]).map((x) => ({ ...x, tz: p.time_zone })))

@@ -48,10 +48,8 @@ export interface AvailabilitySink extends Sink {
   close(): void;
 }
 
-
 const STATES = ['up', 'degraded', 'down', 'down_counted', 'unknown', 'excluded', 'counted'] as const;
 const LEVELS = ['L1', 'L2', 'L3'] as const;
-
 
 /** Seconds of each counter state in a report. */
 function stateSeconds(r: PeriodReport): Record<(typeof STATES)[number], number> {
