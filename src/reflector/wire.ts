@@ -33,6 +33,8 @@ export const MAX_KEY_ID_BYTES = 32;
 export const MIN_PACKET_BYTES = FIXED_BYTES + MAX_KEY_ID_BYTES + MAC_BYTES;
 /** Wall-clock tolerance between sender and reflector, seconds. */
 export const MAX_CLOCK_SKEW_S = 300;
+/** Where the fixed header's fields start (the table above), for every reader and writer of it. */
+export const AT = { magic: 0, version: 4, type: 5, keyIdBytes: 6, session: 8, seq: 16, wallSeconds: 20, sendNs: 24, reflRxNs: 32, reflTxNs: 40, reflReceived: 48, ackVector: 56 } as const;
 
 export interface EchoHeader {
   type: number;
@@ -61,14 +63,14 @@ export function mac(key: string | Buffer, body: Buffer): Buffer {
 export function encodeRequest(key: string, h: { keyId: string; session: Buffer; seq: number; wallSeconds: number; sendNs: bigint }, size: number): Buffer {
   const kid = Buffer.from(h.keyId);
   const buf = Buffer.alloc(Math.max(size, FIXED_BYTES + kid.length + MAC_BYTES));
-  buf.writeUInt32BE(ECHO_MAGIC, 0);
-  buf[4] = ECHO_VERSION;
-  buf[5] = TYPE_REQUEST;
-  buf[6] = kid.length;
-  h.session.copy(buf, 8, 0, 8);
-  buf.writeUInt32BE(h.seq >>> 0, 16);
-  buf.writeUInt32BE(h.wallSeconds >>> 0, 20);
-  buf.writeBigUInt64BE(h.sendNs, 24);
+  buf.writeUInt32BE(ECHO_MAGIC, AT.magic);
+  buf[AT.version] = ECHO_VERSION;
+  buf[AT.type] = TYPE_REQUEST;
+  buf[AT.keyIdBytes] = kid.length;
+  h.session.copy(buf, AT.session, 0, 8);
+  buf.writeUInt32BE(h.seq >>> 0, AT.seq);
+  buf.writeUInt32BE(h.wallSeconds >>> 0, AT.wallSeconds);
+  buf.writeBigUInt64BE(h.sendNs, AT.sendNs);
   kid.copy(buf, FIXED_BYTES);
   sign(key, buf);
   return buf;
@@ -118,11 +120,11 @@ export function createMac(key: string | Buffer): Mac {
 
 /** Rewrite a request built by encodeRequest for its next packet, in place, and sign it. */
 export function refillRequest(m: Mac, buf: Buffer, seq: number, wallSeconds: number, sendNs: number): void {
-  buf.writeUInt32BE(seq >>> 0, 16);
-  buf.writeUInt32BE(wallSeconds >>> 0, 20);
+  buf.writeUInt32BE(seq >>> 0, AT.seq);
+  buf.writeUInt32BE(wallSeconds >>> 0, AT.wallSeconds);
   // Two 32-bit halves: a BigInt per packet only to write a monotonic clock below 2^53 ns.
-  buf.writeUInt32BE(Math.floor(sendNs / 2 ** 32) >>> 0, 24);
-  buf.writeUInt32BE(sendNs >>> 0, 28);
+  buf.writeUInt32BE(Math.floor(sendNs / 2 ** 32) >>> 0, AT.sendNs);
+  buf.writeUInt32BE(sendNs >>> 0, AT.sendNs + 4);
   m.sign(buf);
 }
 
@@ -137,9 +139,9 @@ export function sign(key: string | Buffer, buf: Buffer): void {
  */
 export function headerKeyIdBytes(buf: Buffer): number {
   if (buf.length < FIXED_BYTES + 1 + MAC_BYTES) return 0;
-  if (buf.readUInt32BE(0) !== ECHO_MAGIC || buf[4] !== ECHO_VERSION) return 0;
-  const type = buf[5]!;
-  const k = buf[6]!;
+  if (buf.readUInt32BE(AT.magic) !== ECHO_MAGIC || buf[AT.version] !== ECHO_VERSION) return 0;
+  const type = buf[AT.type]!;
+  const k = buf[AT.keyIdBytes]!;
   if ((type !== TYPE_REQUEST && type !== TYPE_REPLY) || k < 1 || k > MAX_KEY_ID_BYTES) return 0;
   if (FIXED_BYTES + k + MAC_BYTES > buf.length) return 0;
   return k;
@@ -150,16 +152,16 @@ export function parseHeader(buf: Buffer): EchoHeader | undefined {
   const k = headerKeyIdBytes(buf);
   if (k === 0) return undefined;
   return {
-    type: buf[5]!,
+    type: buf[AT.type]!,
     keyId: buf.toString('latin1', FIXED_BYTES, FIXED_BYTES + k),
-    session: buf.subarray(8, 16),
-    seq: buf.readUInt32BE(16),
-    wallSeconds: buf.readUInt32BE(20),
-    sendNs: buf.readBigUInt64BE(24),
-    reflRxNs: buf.readBigUInt64BE(32),
-    reflTxNs: buf.readBigUInt64BE(40),
-    reflReceived: buf.readUInt32BE(48),
-    ackVector: buf.readBigUInt64BE(56),
+    session: buf.subarray(AT.session, AT.session + 8),
+    seq: buf.readUInt32BE(AT.seq),
+    wallSeconds: buf.readUInt32BE(AT.wallSeconds),
+    sendNs: buf.readBigUInt64BE(AT.sendNs),
+    reflRxNs: buf.readBigUInt64BE(AT.reflRxNs),
+    reflTxNs: buf.readBigUInt64BE(AT.reflTxNs),
+    reflReceived: buf.readUInt32BE(AT.reflReceived),
+    ackVector: buf.readBigUInt64BE(AT.ackVector),
   };
 }
 
@@ -170,11 +172,11 @@ export function macValid(key: string | Buffer, buf: Buffer): boolean {
 
 /** Turn a verified request into its reply, in place, and sign it. */
 export function fillReply(key: string | Buffer | Mac, buf: Buffer, r: { rxNs: bigint; txNs: bigint; received: number; ackVector: bigint }): void {
-  buf[5] = TYPE_REPLY;
-  buf.writeBigUInt64BE(r.rxNs, 32);
-  buf.writeBigUInt64BE(r.txNs, 40);
-  buf.writeUInt32BE(r.received >>> 0, 48);
-  buf.writeBigUInt64BE(BigInt.asUintN(64, r.ackVector), 56);
+  buf[AT.type] = TYPE_REPLY;
+  buf.writeBigUInt64BE(r.rxNs, AT.reflRxNs);
+  buf.writeBigUInt64BE(r.txNs, AT.reflTxNs);
+  buf.writeUInt32BE(r.received >>> 0, AT.reflReceived);
+  buf.writeBigUInt64BE(BigInt.asUintN(64, r.ackVector), AT.ackVector);
   if (typeof key === 'string' || Buffer.isBuffer(key)) sign(key, buf);
   else key.sign(buf);
 }

@@ -18,7 +18,7 @@ import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import type { PacketTrain } from '../types.ts';
 import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
-import { FIXED_BYTES, TYPE_REPLY, createMac, encodeRequest, headerKeyIdBytes, refillRequest, type Mac } from '../../reflector/wire.ts';
+import { AT, FIXED_BYTES, TYPE_REPLY, createMac, encodeRequest, headerKeyIdBytes, refillRequest, type Mac } from '../../reflector/wire.ts';
 import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
 import { runStreamTrain } from './stream.ts';
 
@@ -187,14 +187,15 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
     // Read in place (wire layout in src/reflector/wire.ts): at thousands of answers a second,
     // an object and five BigInts per answer were most of the worker's young garbage.
     const k = headerKeyIdBytes(buf);
-    if (k === 0 || buf[5] !== TYPE_REPLY) return countInvalid(t, 'malformed');
+    if (k === 0 || buf[AT.type] !== TYPE_REPLY) return countInvalid(t, 'malformed');
     if (buf.length > job.size) return countInvalid(t, 'oversized');
     if (k !== t.keyId.length || buf.compare(t.keyId, 0, k, FIXED_BYTES, FIXED_BYTES + k) !== 0 || !t.mac!.valid(buf)) return countInvalid(t, 'bad_mac');
-    const s = buf.readUInt32BE(16);
-    if (buf.compare(t.session, 0, 8, 8, 16) !== 0 || s >= job.packets || t.state[s] === 0) return countInvalid(t, 'unknown_transaction');
+    const s = buf.readUInt32BE(AT.seq);
+    if (buf.compare(t.session, 0, 8, AT.session, AT.session + 8) !== 0 || s >= job.packets || t.state[s] === 0) return countInvalid(t, 'unknown_transaction');
     seq = s;
-    const rxHi = buf.readUInt32BE(32), rxLo = buf.readUInt32BE(36);
-    const txHi = buf.readUInt32BE(40), txLo = buf.readUInt32BE(44);
+    // The 64-bit clocks as two 32-bit halves each: no BigInt per answer.
+    const rxHi = buf.readUInt32BE(AT.reflRxNs), rxLo = buf.readUInt32BE(AT.reflRxNs + 4);
+    const txHi = buf.readUInt32BE(AT.reflTxNs), txLo = buf.readUInt32BE(AT.reflTxNs + 4);
     const held = (txHi - rxHi) * 2 ** 32 + (txLo - rxLo);
     // The reflector's processing time is taken out of the round trip; a negative or absurd
     // hold time (a broken reflector clock) is not.
@@ -204,9 +205,9 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
     // anything; the constant offset is removed at the end of the train.
     t.upBySeq[seq] = rxHi * 2 ** 32 + rxLo - t.sentAt[seq]!;
     t.downBySeq[seq] = rxNs - (txHi * 2 ** 32 + txLo);
-    t.ackHi[seq] = buf.readUInt32BE(56);
-    t.ackLo[seq] = buf.readUInt32BE(60);
-    const received = buf.readUInt32BE(48);
+    t.ackHi[seq] = buf.readUInt32BE(AT.ackVector);
+    t.ackLo[seq] = buf.readUInt32BE(AT.ackVector + 4);
+    const received = buf.readUInt32BE(AT.reflReceived);
     if (received > t.reflectorReceived) t.reflectorReceived = received;
   }
   const st = t.state[seq];
