@@ -17,8 +17,10 @@ FROM node:24-bookworm-slim
 # as the container keeps NET_RAW (Docker's default set does; Kubernetes: add NET_RAW, see
 # deploy/kubernetes). Alternative without the capability: the sysctl
 # net.ipv4.ping_group_range="0 2147483647" on the pod/container lets ping use ICMP sockets.
+# tzdata: the contracts' calendars read the system's zone database (installed or upgraded here
+# to Debian's newest, normally newer than the one in Node's ICU, and 7 MiB lighter to read).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iputils-ping ca-certificates libcap2-bin \
+ && apt-get install -y --no-install-recommends iputils-ping tzdata ca-certificates libcap2-bin \
  && setcap cap_net_raw+ep /usr/bin/ping \
  && apt-get purge -y libcap2-bin && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 slaprobe \

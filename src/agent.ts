@@ -4,6 +4,7 @@
 // that stayed keep their counters.
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { type TimeZoneData, timeZoneData } from './availability/calendar.ts';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from './config/load.ts';
 import type { Config, Target } from './config/types.ts';
 import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './log.ts';
@@ -58,6 +59,12 @@ export interface Agent {
 
 /** Loads the config (throws ConfigError), starts probing and serving. */
 export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  let zones: TimeZoneData;
+  try {
+    zones = timeZoneData();
+  } catch (e) {
+    throw new ConfigError([(e as Error).message]);
+  }
   const load = async (): Promise<Config> => {
     // The embedded default probes the agent itself: with --listen, there.
     const c = await loadConfig(opts.configFile, resolve(opts.configFile) === EMBEDDED_DEFAULT && opts.listen ? { selfAddress: selfAddress(opts.listen) } : {});
@@ -72,6 +79,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   let base = await load();
   const log = opts.logger ?? createLogger(base.agent.log_level, undefined, opts.logFormat ?? defaultLogFormat());
   const metrics = createMetrics({ region: base.agent.region, version: VERSION });
+  metrics.timeZoneData.set({ source: zones.source, version: zones.version }, 1);
   let discovery: Discovery | undefined;
   let onDiscovered: (d: ReadonlyMap<string, readonly Target[]>) => void = () => undefined;
   const discover = () => {
@@ -298,7 +306,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const metricsUrl = `${web0?.tls ? 'https' : 'http'}://${host}:${address.port}/metrics`;
-  log.info({ listen: `${host}:${address.port}`, metrics: metricsUrl, version: VERSION, node: process.version }, `slaprobe agent started; metrics at ${metricsUrl}`);
+  log.info({ listen: `${host}:${address.port}`, metrics: metricsUrl, version: VERSION, node: process.version, time_zones: `${zones.source} ${zones.version} (${zones.why})` }, `slaprobe agent started; metrics at ${metricsUrl}`);
 
   return {
     config: () => config,

@@ -66,6 +66,12 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['version', 'node_version'] as const,
       registers: r,
     }),
+    timeZoneData: new Gauge({
+      name: 'slaprobe_time_zone_data_info',
+      help: 'Always 1; labels name the zone database the calendars read (source: system, the OS tzdata in TZDIR or /usr/share/zoneinfo; icu, Node\'s) and its IANA release. Agents and the report that reads their evidence should read the same release.',
+      labelNames: ['source', 'version'] as const,
+      registers: r,
+    }),
     configReloadSuccess: new Gauge({
       name: 'slaprobe_config_last_reload_success',
       help: '1 if the last configuration load or reload succeeded, 0 if it was rejected.',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
+import { timeZoneData } from '../src/availability/calendar.ts';
 import { createLogger } from '../src/log.ts';
 import { type Running, closedPort, freeUdpPort, httpServer, tcpServer } from './support/servers.ts';
 
@@ -154,6 +155,8 @@ describe('agent', () => {
     expect(sample(text, 'slaprobe_target_info', { target: 'web-ok', team: '' })).toBe(1);
     expect(sample(text, 'slaprobe_service_target_info', { service: 'meeting', target: 'web-hang' })).toBe(1);
     expect(sample(text, 'slaprobe_service_target_info', { target: 'self-icmp' })).toBeUndefined();
+    const zones = timeZoneData();
+    expect(sample(text, 'slaprobe_time_zone_data_info', { source: zones.source, version: zones.version })).toBe(1);
   });
 
   it('passes promtool check metrics, with every family present (packets, quality, availability)', async () => {

@@ -20,6 +20,8 @@ describe('Dockerfile', () => {
   it('runs as a non-root user with ping working and the documented paths', () => {
     const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(final).toMatch(/apt-get install[^\n]*iputils-ping/);
+    // The system zone database the calendars read (src/availability/tzif.ts).
+    expect(final).toMatch(/apt-get install[^\n]*\btzdata\b/);
     expect(final).toMatch(/setcap cap_net_raw\+ep \/usr\/bin\/ping/);
     const user = /^USER (\S+)/m.exec(final)?.[1];
     expect(user).toBeDefined();

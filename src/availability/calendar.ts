@@ -1,31 +1,84 @@
-// Calendar periods in a contract's time zone, with Intl only (no Temporal, no library).
-// A month starts at local midnight of its first day; its length in minutes follows from the
-// two instants, so 28/29/30/31-day months and DST changes come out right by construction.
+// Calendar periods in a contract's time zone. A month starts at local midnight of its first
+// day; its length in minutes follows from the two instants, so 28/29/30/31-day months and DST
+// changes come out right by construction. The zone's offsets come from the system's zone
+// database (tzif.ts), or from Node's ICU for a zone the system lacks (both the IANA data).
 import type { Period, PeriodKind } from './types.ts';
+import { compareVersions, loadZone, systemVersion, zoneDir, type Zone } from './tzif.ts';
 
 const MINUTE = 60_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const zones = new Map<string, Zone | null>();
 
-function formatter(tz: string): Intl.DateTimeFormat {
-  let f = formatters.get(tz);
-  if (!f) {
+/** The zone from ICU (Intl), or undefined when ICU does not know it. */
+export function icuZone(tz: string): Zone | undefined {
+  let f: Intl.DateTimeFormat;
+  try {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short',
+      hour: 'numeric', minute: 'numeric', second: 'numeric',
     });
-    formatters.set(tz, f);
+  } catch {
+    return undefined;
   }
-  return f;
+  return {
+    offsetAt(t: number): number {
+      const parts: Record<string, string> = {};
+      for (const p of f.formatToParts(t)) parts[p.type] = p.value;
+      const asUtc = Date.UTC(Number(parts['year']), Number(parts['month']) - 1, Number(parts['day']),
+        Number(parts['hour']), Number(parts['minute']), Number(parts['second']));
+      return asUtc - (t - (((t % 1000) + 1000) % 1000));
+    },
+  };
 }
 
-/** True when `tz` is an IANA zone this Node knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    return false;
+/** Which zone database the calendars read, its IANA release, and why it was chosen. */
+export interface TimeZoneData {
+  source: 'system' | 'icu';
+  version: string;
+  why: string;
+}
+
+let chosen: TimeZoneData | undefined;
+
+/**
+ * The zone database every calendar of this process reads: the newer release of the system's
+ * (TZDIR or /usr/share/zoneinfo, updated with the OS's tzdata package) and Node's ICU, the
+ * system's on a tie (it costs no memory: see tzif.ts); SLAPROBE_TZDATA=system or =icu
+ * chooses. Decided once per process. Throws on another SLAPROBE_TZDATA value.
+ */
+export function timeZoneData(): TimeZoneData {
+  if (chosen) return chosen;
+  const want = process.env['SLAPROBE_TZDATA'] ?? '';
+  const icu = process.versions.tz ?? 'unknown';
+  const sys = systemVersion();
+  if (want !== '' && want !== 'system' && want !== 'icu') {
+    throw new Error(`SLAPROBE_TZDATA=${want}: use "system" (the zone database in ${zoneDir()}), "icu" (Node's, ${icu}) or leave it unset for the newer of the two`);
   }
+  if (want !== '') chosen = { source: want as 'system' | 'icu', version: want === 'icu' ? icu : sys ?? 'unknown', why: `SLAPROBE_TZDATA=${want}` };
+  else if (!sys) chosen = { source: 'icu', version: icu, why: `${zoneDir()}/tzdata.zi does not name its release` };
+  else if (icu === 'unknown' || compareVersions(sys, icu) >= 0) chosen = { source: 'system', version: sys, why: `the system's ${sys} is at least as new as Node's ICU ${icu}` };
+  else chosen = { source: 'icu', version: icu, why: `the system's ${sys} is older than Node's ICU ${icu}; a current tzdata package would be used instead and saves about 7 MiB` };
+  return chosen;
+}
+
+/** The zone `tz` from the chosen database, else from the other one (a zone only one of them has). */
+function zone(tz: string): Zone | undefined {
+  let z = zones.get(tz);
+  if (z === undefined) {
+    z = (timeZoneData().source === 'system' ? loadZone(tz) ?? icuZone(tz) : icuZone(tz) ?? loadZone(tz)) ?? null;
+    zones.set(tz, z);
+  }
+  return z ?? undefined;
+}
+
+function zoneOrThrow(tz: string): Zone {
+  const z = zone(tz);
+  if (!z) throw new RangeError(`unknown time zone ${JSON.stringify(tz)}: use an IANA name such as Asia/Shanghai`);
+  return z;
+}
+
+/** True when `tz` is an IANA zone this machine knows (its zone database or Node's ICU). */
+export function isTimeZone(tz: string): boolean {
+  return zone(tz) !== undefined;
 }
 
 export interface LocalTime {
@@ -39,23 +92,17 @@ export interface LocalTime {
   weekday: number;
 }
 
-const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
-
 export function localTime(t: number, tz: string): LocalTime {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(tz).formatToParts(t)) parts[p.type] = p.value;
+  const d = new Date(t + zoneOrThrow(tz).offsetAt(t));
   return {
-    year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']),
-    hour: Number(parts['hour']), minute: Number(parts['minute']), second: Number(parts['second']),
-    weekday: WEEKDAYS[parts['weekday']!]!,
+    year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
+    hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay(),
   };
 }
 
 /** Local time minus UTC at instant t, ms (Asia/Shanghai: +8 h). */
 export function offsetAt(t: number, tz: string): number {
-  const l = localTime(t, tz);
-  const asUtc = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second);
-  return asUtc - (t - (((t % 1000) + 1000) % 1000));
+  return zoneOrThrow(tz).offsetAt(t);
 }
 
 /**

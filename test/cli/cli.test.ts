@@ -8,14 +8,15 @@ import { type Running, closedPort, httpServer } from '../support/servers.ts';
 
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
 // Asynchronous: the servers these commands probe live in this process's event loop.
-const run = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-  const c = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+const runEnv = (env: NodeJS.ProcessEnv, ...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+  const c = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   c.stdout.on('data', (d) => { stdout += String(d); });
   c.stderr.on('data', (d) => { stderr += String(d); });
   c.on('close', (status) => resolve({ status, stdout, stderr }));
 });
+const run = (...args: string[]) => runEnv({}, ...args);
 
 let web: Running;
 let dir: string;
@@ -85,6 +86,15 @@ describe('slaprobe CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('config rejected, nothing started');
     expect(r.stderr).toContain(`${f}:4:35: targets[0].address: "127.0.0.1" has no port`);
+  });
+
+  it('run with SLAPROBE_TZDATA neither system nor icu exits 2 and names both choices', async () => {
+    const f = join(dir, 'tz.yaml');
+    writeFileSync(f, 'agent:\n  listen: 127.0.0.1:0\ntargets:\n  - {name: a, kind: tcp, address: "127.0.0.1:9"}\n');
+    const r = await runEnv({ SLAPROBE_TZDATA: 'tzdata' }, 'run', '--config', f, '--data-dir', join(dir, 'tz-data'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('SLAPROBE_TZDATA=tzdata: use "system"');
+    expect(r.stderr).toContain('"icu"');
   });
 
   it('run refuses a corrupt store, exits 2 and leaves the file as it was', async () => {
