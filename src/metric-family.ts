@@ -62,6 +62,14 @@ const DEAD = new Cell(undefined as never, {});
  */
 export class TargetIndex {
   readonly rows = new Map<string, Cell>();
+  /**
+   * The labels every line of these families carries in the exposition, as the registry adds
+   * its default labels (setDefaultLabels) to its own metrics: give both the same.
+   */
+  readonly defaults: LabelValues;
+  constructor(defaults: LabelValues = {}) {
+    this.defaults = defaults;
+  }
 }
 
 const CHUNK = 64 * 1024;
@@ -210,9 +218,10 @@ export abstract class Family {
 
   /**
    * The metric's text as Registry.getSingleMetricAsString() writes it (HELP, TYPE, one line
-   * per value, no final newline), in chunks of about 64 KiB.
+   * per value, no final newline), in chunks of about 64 KiB; every line with the index's
+   * default labels, or with `defaults` when given.
    */
-  *chunks(defaults: LabelValues): Generator<string> {
+  *chunks(defaults: LabelValues = this.index.defaults): Generator<string> {
     const name = escapeHelp(this.name);
     let out = `# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} ${this.type}`;
     for (const s of this.cells) {

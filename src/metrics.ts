@@ -27,7 +27,8 @@ export interface RemoteBacklog { remote: string; pending: number; oldestAgeSecon
 
 export function createMetrics(opts: { region: string; version: string; defaultMetrics?: boolean }) {
   const registry = new Registry();
-  registry.setDefaultLabels({ region: opts.region });
+  const defaults = { region: opts.region };
+  registry.setDefaultLabels(defaults);
   if (opts.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges *_total, which Prometheus reserves for counters
@@ -37,7 +38,7 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
   }
   const r = [registry];
   // One index of series by target for every per-target family (src/metric-family.ts).
-  const index = new TargetIndex();
+  const index = new TargetIndex(defaults);
   // Set by the outbox when remote_write is configured; the backlog gauges ask it at scrape time.
   const backlog: { read: () => RemoteBacklog[] } = { read: () => [] };
   // Set by the agent; the three isolate gauges of one scrape share one reading.

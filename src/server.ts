@@ -128,8 +128,6 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
 async function sendMetrics(reg: Registry, res: ServerResponse): Promise<void> {
   if (reg.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) return send(res, 200, await reg.metrics(), { 'content-type': reg.contentType });
   res.writeHead(200, { 'content-type': reg.contentType, 'cache-control': 'no-store' });
-  // The labels every line carries (region), as the registry adds them to its own metrics.
-  const defaults = (reg as unknown as { _defaultLabels: Record<string, string> })._defaultLabels;
   const all = reg.getMetricsAsArray();
   const write = async (text: string): Promise<boolean> => {
     if (!res.write(text)) {
@@ -145,7 +143,7 @@ async function sendMetrics(reg: Registry, res: ServerResponse): Promise<void> {
     const metric: object = all[i]!;
     if (i > 0 && !(await write('\n\n'))) return;
     if (isLean(metric)) {
-      for (const chunk of metric.chunks(defaults)) if (!(await write(chunk))) return;
+      for (const chunk of metric.chunks()) if (!(await write(chunk))) return;
     } else if (!(await write(await reg.getSingleMetricAsString(all[i]!.name)))) return;
   }
   res.end('\n');
