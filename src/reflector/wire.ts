@@ -20,7 +20,7 @@
 //  64  key id                  k
 //  64+k padding, zero          to length - 16
 //  len-16 HMAC-SHA256 over bytes [0, len - 16), first 16 bytes
-import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 
 export const ECHO_MAGIC = 0x534c5045;
 export const ECHO_VERSION = 1;
@@ -55,12 +55,8 @@ export function minPacketBytes(keyId: string): number {
   return FIXED_BYTES + Buffer.byteLength(keyId) + MAC_BYTES;
 }
 
-export function mac(key: string | Buffer, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(body).digest().subarray(0, MAC_BYTES);
-}
-
 /** A signed request of `size` bytes (at least minPacketBytes(keyId)). */
-export function encodeRequest(key: string, h: { keyId: string; session: Buffer; seq: number; wallSeconds: number; sendNs: bigint }, size: number): Buffer {
+export function encodeRequest(key: string | Mac, h: { keyId: string; session: Buffer; seq: number; wallSeconds: number; sendNs: bigint }, size: number): Buffer {
   const kid = Buffer.from(h.keyId);
   const buf = Buffer.alloc(Math.max(size, FIXED_BYTES + kid.length + MAC_BYTES));
   buf.writeUInt32BE(ECHO_MAGIC, AT.magic);
@@ -72,11 +68,11 @@ export function encodeRequest(key: string, h: { keyId: string; session: Buffer; 
   buf.writeUInt32BE(h.wallSeconds >>> 0, AT.wallSeconds);
   buf.writeBigUInt64BE(h.sendNs, AT.sendNs);
   kid.copy(buf, FIXED_BYTES);
-  sign(key, buf);
+  (typeof key === 'string' ? createMac(key) : key).sign(buf);
   return buf;
 }
 
-/** A key's HMAC-SHA256 (RFC 2104), truncated to MAC_BYTES: the same MAC as mac(). */
+/** A key's HMAC-SHA256 (RFC 2104), truncated to MAC_BYTES (test/reflector/guard.test.ts checks it against createHmac). */
 export interface Mac {
   /** Sign `buf` in place: its last MAC_BYTES get the MAC of the bytes before them. */
   sign(buf: Buffer): void;
@@ -128,10 +124,6 @@ export function refillRequest(m: Mac, buf: Buffer, seq: number, wallSeconds: num
   m.sign(buf);
 }
 
-export function sign(key: string | Buffer, buf: Buffer): void {
-  mac(key, buf.subarray(0, buf.length - MAC_BYTES)).copy(buf, buf.length - MAC_BYTES);
-}
-
 /**
  * The key id's length in bytes if `buf` holds a well-formed header (magic, version, type,
  * key id within the packet), else 0. The prober reads a reply's fields in place after this,
@@ -165,18 +157,12 @@ export function parseHeader(buf: Buffer): EchoHeader | undefined {
   };
 }
 
-export function macValid(key: string | Buffer, buf: Buffer): boolean {
-  const want = mac(key, buf.subarray(0, buf.length - MAC_BYTES));
-  return timingSafeEqual(want, buf.subarray(buf.length - MAC_BYTES));
-}
-
 /** Turn a verified request into its reply, in place, and sign it. */
-export function fillReply(key: string | Buffer | Mac, buf: Buffer, r: { rxNs: bigint; txNs: bigint; received: number; ackVector: bigint }): void {
+export function fillReply(key: Mac, buf: Buffer, r: { rxNs: bigint; txNs: bigint; received: number; ackVector: bigint }): void {
   buf[AT.type] = TYPE_REPLY;
   buf.writeBigUInt64BE(r.rxNs, AT.reflRxNs);
   buf.writeBigUInt64BE(r.txNs, AT.reflTxNs);
   buf.writeUInt32BE(r.received >>> 0, AT.reflReceived);
   buf.writeBigUInt64BE(BigInt.asUintN(64, r.ackVector), AT.ackVector);
-  if (typeof key === 'string' || Buffer.isBuffer(key)) sign(key, buf);
-  else key.sign(buf);
+  key.sign(buf);
 }

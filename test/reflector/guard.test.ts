@@ -1,6 +1,13 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { admit, createRateLimiter, createRecentSet, createSessionTable, fresh } from '../../src/reflector/guard.ts';
-import { FIXED_BYTES, MAC_BYTES, createMac, encodeRequest, fillReply, macValid, parseHeader, refillRequest } from '../../src/reflector/wire.ts';
+import { FIXED_BYTES, MAC_BYTES, createMac, encodeRequest, fillReply, parseHeader, refillRequest } from '../../src/reflector/wire.ts';
+
+/** The reference: node's createHmac (RFC 2104), truncated to MAC_BYTES, over all bytes before the MAC. */
+const macValid = (key: string, buf: Buffer) => timingSafeEqual(
+  createHmac('sha256', key).update(buf.subarray(0, buf.length - MAC_BYTES)).digest().subarray(0, MAC_BYTES),
+  buf.subarray(buf.length - MAC_BYTES),
+);
 
 describe('anti-replay window and ack vector', () => {
   it.each([
@@ -81,7 +88,7 @@ describe('wire format', () => {
   });
   it('a reply is the same length as its request and carries the reflector fields', () => {
     const rep = Buffer.from(req);
-    fillReply(key, rep, { rxNs: 10n, txNs: 12n, received: 5, ackVector: 0b1011n });
+    fillReply(createMac(key), rep, { rxNs: 10n, txNs: 12n, received: 5, ackVector: 0b1011n });
     expect(rep.length).toBe(req.length);
     expect(macValid(key, rep)).toBe(true);
     expect(parseHeader(rep)).toMatchObject({ type: 2, keyId: 'kid', seq: 7, sendNs: 123n, reflRxNs: 10n, reflTxNs: 12n, reflReceived: 5, ackVector: 0b1011n });

@@ -237,7 +237,7 @@ function send(t: Train): void {
     const wall = Math.floor(Date.now() / 1000);
     const b = t.free.pop();
     if (b) refillRequest(t.mac!, b, i, wall, nowNs());
-    pkt = b ?? encodeRequest(job.key, { keyId: job.keyId, session: t.session, seq: i, wallSeconds: wall, sendNs: BigInt(nowNs()) }, job.size);
+    pkt = b ?? encodeRequest(t.mac!, { keyId: job.keyId, session: t.session, seq: i, wallSeconds: wall, sendNs: BigInt(nowNs()) }, job.size);
     t.inflight.push(pkt);
   }
   // Stamped before the send, never after: on loopback the peer can have the datagram (and
