@@ -74,8 +74,9 @@ const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
  * strips the changed files in each isolate that loads them, and each such isolate keeps
  * Node's TypeScript stripper (amaro, 11 MiB of WebAssembly memory plus its code) until the
  * agent stops: 129.6 MiB instead of 103.9 idle on a fresh clone (docs/bench-core.md). The
- * imports run in a throwaway child process; the worker entry modules throw outside their
- * threads once their imports are compiled, which is all the cache needs. A stamp named
+ * imports run in a throwaway child process; the three worker entry modules throw at their
+ * first statement outside a worker thread (a guard in each, tested), once their imports are
+ * compiled, which is all the cache needs. A stamp named
  * after the files' sizes and times (and the Node version) marks a cache filled; with one,
  * this costs a directory walk. Any failure leaves the agent to start as before.
  */

@@ -10,8 +10,10 @@ import { packetWorkerHeap } from '../probes/train/index.ts';
 import { icmpStreamProbe, retainStreams, stopStreams } from './ping-stream.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 
+// First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
+// every module of src/) this module stops here.
 const port = parentPort;
-if (!port) throw new Error('engine worker must run in a worker thread');
+if (!port) throw new Error('the engine worker must run in a worker thread (src/engine/index.ts starts it)');
 // undici builds an error or two for every connection used once (InformationalError 'reset'
 // when the response ends, SocketError 'closed' when the socket goes), and capturing and
 // formatting ten stack frames for each was about a tenth of this thread's CPU at 500

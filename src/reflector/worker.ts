@@ -26,6 +26,9 @@ export type ReflectorMessage =
   | { type: 'error'; code: string }
   | { type: 'counts'; counts: Partial<Record<ReflectorResult, number>> };
 
+// First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
+// every module of src/) this module stops here.
+if (!parentPort) throw new Error('the reflector worker must run in a worker thread (src/reflector/index.ts starts it)');
 const cfg = workerData as ReflectorWorkerData;
 const port = parentPort!;
 const keys = new Map(Object.entries(cfg.keys).map(([id, k]) => [id, createMac(k)]));

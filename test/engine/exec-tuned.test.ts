@@ -3,10 +3,11 @@
 // exported wins over the agent's. Read from the running agent's /proc entries. Before that,
 // running from source, it fills the compile cache so that no isolate loads Node's
 // TypeScript stripper: read from the agent's own slaprobe_isolate_external_memory_bytes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MALLOC_ENV, MAIN_FLAGS } from '../../src/engine/isolate.ts';
 import { closedPort } from '../support/servers.ts';
@@ -66,4 +67,20 @@ describe('slaprobe run tunes its own process', () => {
     // The stripper's WebAssembly memory is several MiB of ArrayBuffer; the warm start has none.
     expect(cold - warm).toBeGreaterThan(4 * 2 ** 20);
   }, 120_000);
+
+  // The warm-up imports every module of src/ in a plain process: the three worker entry
+  // modules must stop at their first statement there, before a socket, a timer or a listener.
+  it.each([
+    ['src/engine/worker.ts', 'the engine worker must run in a worker thread'],
+    ['src/probes/train/worker.ts', 'the packet worker must run in a worker thread'],
+    ['src/reflector/worker.ts', 'the reflector worker must run in a worker thread'],
+  ])('%s, imported outside a worker thread, throws its guard and leaves nothing running', async (file, message) => {
+    const url = pathToFileURL(join(import.meta.dirname, '../..', file)).href;
+    // A leftover handle would keep the process alive past the import: it must exit at once.
+    const script = `process.stdout.write(""); process.stderr.write(""); const before = process.getActiveResourcesInfo().length; import(${JSON.stringify(url)}).then(() => console.log('imported'), (e) => console.log('threw: ' + e.message)).then(() => console.log('handles ' + (process.getActiveResourcesInfo().length - before)))`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`threw: ${message}`);
+    expect(r.stdout).toContain('handles 0');
+  });
 });

@@ -22,6 +22,10 @@ import { AT, FIXED_BYTES, TYPE_REPLY, createMac, encodeRequest, headerKeyIdBytes
 import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
 import { runStreamTrain } from './stream.ts';
 
+// First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
+// every module of src/) this module stops here.
+if (!parentPort) throw new Error('the packet worker must run in a worker thread (src/probes/train/index.ts starts it)');
+
 const BASE = process.hrtime.bigint();
 const nowNs = (): number => Number(process.hrtime.bigint() - BASE);
 const MS = 1e6;
