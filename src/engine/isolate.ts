@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
  */
 export const MAIN_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=30'] as const;
 /** glibc malloc settings for the agent's process (execTuned); the user's own environment wins. */
-export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '8388608' } as const;
+export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768', MALLOC_TRIM_THRESHOLD_: '8388608' } as const;
 /** Young generation (maxYoungGenerationSizeMb) of the probe engine and the packet worker. */
 export const ENGINE_YOUNG_MB = 8;
 export const TRAIN_YOUNG_MB = 8;
@@ -129,9 +129,14 @@ export function execTuned(): void {
     // glibc reads these at process start. MALLOC_ARENA_MAX: glibc gives each thread that
     // allocates its own arena (the main thread, the workers, V8's and libuv's helpers); with
     // 2 the native heap of a busy agent measured 20 MiB smaller, at no visible CPU cost.
-    // MALLOC_MMAP_THRESHOLD_ at 128 KiB: glibc otherwise raises its mmap threshold after
+    // MALLOC_MMAP_THRESHOLD_ at 32 KiB: glibc otherwise raises its mmap threshold after
     // each large free, up to 32 MiB, so large blocks come from the arenas and their pages
-    // stay after they are freed. MALLOC_TRIM_THRESHOLD_ at 8 MiB: the arena's free top is
+    // stay after they are freed; and below 64 KiB, the buffer Node reads a socket into
+    // (libuv's suggested size) before it keeps only the bytes read: from an arena, those
+    // leave holes that no trim gives back (at 500 probes/s 131-134 MiB of RSS with 64 or 128 KiB here, 120-124 with
+    // 16 or 32; idle, a one-off 8 MiB step in one start of two), while from mmap each is one
+    // mapping, unmapped when freed, at no CPU cost measurable per probe (docs/bench-core.md,
+    // "Memory, fourth pass"). MALLOC_TRIM_THRESHOLD_ at 8 MiB: the arena's free top is
     // given back once it passes 8 MiB. Measured side by side (2026-12-01, docs/bench-core.md):
     // a 128 KiB trim threshold saved about 3 MiB more at 10,000 targets but cost 15-25 %
     // more CPU per probe at 500 probes/s (the heap shrunk and grown again); glibc's own

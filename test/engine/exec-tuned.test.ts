@@ -30,7 +30,7 @@ describe('slaprobe run tunes its own process', () => {
       const argv = readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').split('\0');
       for (const f of MAIN_FLAGS) expect(argv).toContain(f);
       expect(environ['MALLOC_ARENA_MAX']).toBe(MALLOC_ENV.MALLOC_ARENA_MAX);
-      expect(environ['MALLOC_MMAP_THRESHOLD_']).toBe('131072');
+      expect(environ['MALLOC_MMAP_THRESHOLD_']).toBe(MALLOC_ENV.MALLOC_MMAP_THRESHOLD_);
       expect(environ['MALLOC_TRIM_THRESHOLD_']).toBe('262144');
     } finally {
       c.kill('SIGTERM');
