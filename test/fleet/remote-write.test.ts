@@ -198,39 +198,48 @@ describe.each([
     // One sample a request: the backlog drains over many requests, so the kill lands mid-way.
     const text = config(dir, db.writeUrl, `127.0.0.1:${port}`, 'max_samples_per_send: 1\n      batch_send_deadline: 0s');
     writeFileSync(join(dir, 'c.yaml'), text);
-    await db.stop();
-    child = spawnAgent(join(dir, 'c.yaml'));
-    await waitFor('a backlog', async () => ((await scrape(port, 'slaprobe_remote_write_samples_pending'))! > 60 ? true : undefined), 30_000, 100);
-    await db.start();
-    const backlog = (await scrape(port, 'slaprobe_remote_write_samples_pending'))!;
-    // Read the agent's progress from its store itself: faster than a scrape, so the kill
-    // lands while most of the backlog is still to go.
-    const start = (() => {
-      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-      try {
-        return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id);
-      } finally {
-        d.close();
-      }
-    })();
-    await waitFor('part of the backlog sent', async () => {
-      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-      try {
-        return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id) > start + 5 ? true : undefined;
-      } finally {
-        d.close();
-      }
-    }, 30_000, 5);
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-    const pendingAtKill = (await (async () => {
-      const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-      try {
-        return Number((d.prepare('SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors)').get() as { n: number }).n);
-      } finally {
-        d.close();
-      }
-    })());
+    // The kill must land mid-backlog. On a loaded machine the sender can drain the whole
+    // backlog before the kill arrives (seen in CI, 2026-12-01): then the scenario did not
+    // happen, and it is set up again (the same store: the earlier runs stay to be sent).
+    let backlog = 0;
+    let pendingAtKill = 0;
+    let kills = 0;
+    for (let attempt = 1; attempt <= 3 && pendingAtKill === 0; attempt++) {
+      await db.stop();
+      child = spawnAgent(join(dir, 'c.yaml'));
+      await waitFor('a backlog', async () => ((await scrape(port, 'slaprobe_remote_write_samples_pending'))! > 60 ? true : undefined), 30_000, 100);
+      await db.start();
+      backlog = (await scrape(port, 'slaprobe_remote_write_samples_pending'))!;
+      // Read the agent's progress from its store itself: faster than a scrape, so the kill
+      // lands while most of the backlog is still to go.
+      const start = (() => {
+        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+        try {
+          return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id);
+        } finally {
+          d.close();
+        }
+      })();
+      await waitFor('part of the backlog sent', async () => {
+        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+        try {
+          return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id) > start + 5 ? true : undefined;
+        } finally {
+          d.close();
+        }
+      }, 30_000, 5);
+      child.kill('SIGKILL');
+      kills++;
+      await new Promise((r) => child!.once('exit', r));
+      pendingAtKill = (await (async () => {
+        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
+        try {
+          return Number((d.prepare('SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors)').get() as { n: number }).n);
+        } finally {
+          d.close();
+        }
+      })());
+    }
     expect(pendingAtKill).toBeGreaterThan(0);
     expect(pendingAtKill).toBeLessThan(backlog + 100);
 
@@ -241,8 +250,9 @@ describe.each([
     await new Promise((r) => child!.once('exit', r));
     child = undefined;
     await flushOutbox(`${dir}/data`, text);
-    expectSameRuns(await db.raw('slaprobe_run_success'), segments(`${dir}/data`), 1);
-  });
+    // One extra run per target per kill, as the single kill allowed before (the kill -9 window).
+    expectSameRuns(await db.raw('slaprobe_run_success'), segments(`${dir}/data`), kills);
+  }, 90_000);
 });
 
 describe('remotes on reload', () => {
