@@ -42,6 +42,29 @@ export function systemVersion(dir = zoneDir()): string | undefined {
   }
 }
 
+const namesByDir = new Map<string, ReadonlySet<string> | null>();
+
+/**
+ * The names of the database's zones and links, from its tzdata.zi ("Z name ...", "L target
+ * name"), or null when there is no such list (then any TZif file under the directory is read).
+ */
+export function zoneNames(dir = zoneDir()): ReadonlySet<string> | null {
+  let names = namesByDir.get(dir);
+  if (names === undefined) {
+    names = null;
+    try {
+      const set = new Set<string>();
+      for (const line of readFileSync(join(dir, 'tzdata.zi'), 'latin1').split('\n')) {
+        if (line.startsWith('Z ')) set.add(line.split(' ')[1]!);
+        else if (line.startsWith('L ')) set.add(line.split(' ')[2]!);
+      }
+      if (set.size > 0) names = set;
+    } catch { /* no list */ }
+    namesByDir.set(dir, names);
+  }
+  return names;
+}
+
 /** Orders IANA release names: "2025b" < "2026c" < "2026z" < "2026aa". */
 export function compareVersions(a: string, b: string): number {
   const [ya, sa] = [Number(a.slice(0, 4)), a.slice(4)];
@@ -55,6 +78,11 @@ export function compareVersions(a: string, b: string): number {
  */
 export function loadZone(name: string, dir = zoneDir()): Zone | undefined {
   if (!NAME.test(name) || name.split('/').some((p) => p === '.' || p === '..')) return undefined;
+  // Only the database's own zones and links: the directory also holds files that are not
+  // IANA names, some of them zones ("localtime" is this machine's zone, "posixrules",
+  // "posix/..."), which a contract must not mean.
+  const names = zoneNames(dir);
+  if (names && !names.has(name)) return undefined;
   let bytes: Buffer;
   try {
     bytes = readFileSync(join(dir, name));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareVersions, loadZone, parsePosixTz, parseTzif, systemVersion, zoneDir, type Zone } from '../../src/availability/tzif.ts';
+import { compareVersions, loadZone, parsePosixTz, parseTzif, systemVersion, zoneDir, zoneNames, type Zone } from '../../src/availability/tzif.ts';
 import { icuZone } from '../../src/availability/calendar.ts';
 
 const run = promisify(execFile);
@@ -139,6 +139,16 @@ describe('loadZone refuses what it cannot read exactly (the caller then asks ICU
     expect(loadZone(name, dir)).toBeUndefined();
   });
 
+  it.each(['localtime', 'posixrules', 'posix/Asia/Shanghai', 'right/UTC'])('%s: a file of the system directory that is not one of its zones or links is refused', (name) => {
+    expect(zoneNames()!.has('Asia/Shanghai')).toBe(true);
+    expect(loadZone(name)).toBeUndefined();
+  });
+
+  it('a link of the database is read (Asia/Calcutta, the old name of Asia/Kolkata)', () => {
+    expect(zoneNames()!.has('Asia/Calcutta')).toBe(true);
+    expect(loadZone('Asia/Calcutta')!.offsetAt(Date.UTC(2026, 0, 1))).toBe(5.5 * 3_600_000);
+  });
+
   it('a good copy in the same directory is read', () => {
     expect(loadZone('X/Good', dir)!.offsetAt(Date.UTC(2026, 6, 1))).toBe(2 * 3_600_000);
   });
@@ -198,7 +208,7 @@ describe('the database a process reads (decided once, at its first calendar)', (
     const d = mkdtempSync(join(tmp, 'db-'));
     execFileSync('mkdir', ['-p', join(d, 'Asia')]);
     writeFileSync(join(d, 'Asia/Shanghai'), readFileSync(join(zoneDir(), 'Asia/Shanghai')));
-    if (version) writeFileSync(join(d, 'tzdata.zi'), `# version ${version}\n`);
+    if (version) writeFileSync(join(d, 'tzdata.zi'), `# version ${version}\nZ Asia/Shanghai 8:5:43 - LMT 1901\n`);
     return d;
   };
   const icu = process.versions.tz!;

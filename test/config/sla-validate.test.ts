@@ -36,7 +36,8 @@ describe('SLA policies on services', () => {
 
   it.each([
     ['an unknown preset', '[udsk]', 'c.yaml:7:11: services[0].sla[0]: unknown SLA preset "udsk"; presets: contract, easymeeting, hedu, udesk, umeet; or write a full policy {name, target, ...}'],
-    ['a bad time zone', '[{ preset: udesk, time_zone: Mars/Olympus }]', 'c.yaml:7:39: services[0].sla[0].time_zone: "Mars/Olympus" is not a time zone this Node.js knows; use an IANA name such as UTC or Asia/Shanghai'],
+    ['a bad time zone', '[{ preset: udesk, time_zone: Mars/Olympus }]', 'c.yaml:7:39: services[0].sla[0].time_zone: "Mars/Olympus" is not an IANA time zone known here (in the system zone database or in Node.js); use a name such as UTC or Asia/Shanghai'],
+    ['"localtime": a file of the zone directory, this machine\'s own zone, not an IANA name', '[{ preset: udesk, time_zone: localtime }]', 'c.yaml:7:39: services[0].sla[0].time_zone: "localtime" is not an IANA time zone known here (in the system zone database or in Node.js); use a name such as UTC or Asia/Shanghai'],
     ['a typo in a key', '[{ preset: udesk, min_outgae: 5m }]', 'c.yaml:7:28: services[0].sla[0].min_outgae: unknown key "min_outgae"; did you mean "min_outage"? Allowed here: name, description, target, period, time_zone, min_outage, unknown, merge_within, rounding, rounding_scope, exclusions, excluded_time, unknown_in_outage, partial_period, settlement, recovery, credit, notify_within, preset'],
     ['an inline policy without target', '[{ name: x }]', 'c.yaml:7:11: services[0].sla[0].target: is required: the availability target in percent, e.g. 99.9'],
     ['a target over 100', '[{ name: x, target: 100.1 }]', 'c.yaml:7:30: services[0].sla[0].target: must be at most 100, got 100.1'],
