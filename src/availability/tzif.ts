@@ -6,7 +6,7 @@
 // (docs/bench-core.md, "Memory, fourth pass"), to answer what a few kilobytes of transitions
 // answer. Pure apart from the file read; a file this module cannot read exactly (no 64-bit
 // data, leap seconds, a footer rule it does not parse) is refused, never guessed at.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A zone's UTC offsets: `offsetAt(t)` is local time minus UTC at instant t (Unix ms), in ms. */
@@ -24,45 +24,47 @@ export function zoneDir(): string {
   return process.env['TZDIR'] || '/usr/share/zoneinfo';
 }
 
+/** What a database's tzdata.zi says: its IANA release, and the names of its zones and links. */
+interface Listing {
+  version: string | undefined;
+  names: ReadonlySet<string> | null;
+}
+
+const listings = new Map<string, Listing>();
+
+/** The directory's tzdata.zi, read once per directory; nothing known without one. */
+function listing(dir: string): Listing {
+  let l = listings.get(dir);
+  if (!l) {
+    l = { version: undefined, names: null };
+    try {
+      const text = readFileSync(join(dir, 'tzdata.zi'), 'latin1');
+      const set = new Set<string>();
+      for (const line of text.split('\n')) {
+        if (line.startsWith('Z ')) set.add(line.split(' ')[1]!);
+        else if (line.startsWith('L ')) set.add(line.split(' ')[2]!);
+      }
+      l = { version: /^# version (\d{4}[a-z]+)\s/.exec(text)?.[1], names: set.size > 0 ? set : null };
+    } catch { /* no listing */ }
+    listings.set(dir, l);
+  }
+  return l;
+}
+
 /**
  * The IANA release of the system's database ("2026f"), from the first line of its tzdata.zi
  * ("# version 2026f"), or undefined when it does not say.
  */
 export function systemVersion(dir = zoneDir()): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(join(dir, 'tzdata.zi'), 'r');
-    const buf = Buffer.alloc(64);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return /^# version (\d{4}[a-z]+)\s/.exec(buf.toString('latin1', 0, n))?.[1];
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return listing(dir).version;
 }
-
-const namesByDir = new Map<string, ReadonlySet<string> | null>();
 
 /**
  * The names of the database's zones and links, from its tzdata.zi ("Z name ...", "L target
  * name"), or null when there is no such list (then any TZif file under the directory is read).
  */
 export function zoneNames(dir = zoneDir()): ReadonlySet<string> | null {
-  let names = namesByDir.get(dir);
-  if (names === undefined) {
-    names = null;
-    try {
-      const set = new Set<string>();
-      for (const line of readFileSync(join(dir, 'tzdata.zi'), 'latin1').split('\n')) {
-        if (line.startsWith('Z ')) set.add(line.split(' ')[1]!);
-        else if (line.startsWith('L ')) set.add(line.split(' ')[2]!);
-      }
-      if (set.size > 0) names = set;
-    } catch { /* no list */ }
-    namesByDir.set(dir, names);
-  }
-  return names;
+  return listing(dir).names;
 }
 
 /** Orders IANA release names: "2025b" < "2026c" < "2026z" < "2026aa". */
@@ -77,7 +79,7 @@ export function compareVersions(a: string, b: string): number {
  * not one this module reads exactly (then the caller uses ICU). Never throws.
  */
 export function loadZone(name: string, dir = zoneDir()): Zone | undefined {
-  if (!NAME.test(name) || name.split('/').some((p) => p === '.' || p === '..')) return undefined;
+  if (!NAME.test(name)) return undefined; // no ".", so no "..": nothing outside `dir`
   // Only the database's own zones and links: the directory also holds files that are not
   // IANA names, some of them zones ("localtime" is this machine's zone, "posixrules",
   // "posix/..."), which a contract must not mean.

@@ -173,13 +173,15 @@ describe('which release', () => {
   });
 
   it('the system release is the first line of tzdata.zi; none without it', () => {
-    const d = join(tmp, 'ver');
-    execFileSync('mkdir', ['-p', d]);
-    expect(systemVersion(d)).toBeUndefined();
-    writeFileSync(join(d, 'tzdata.zi'), '# version 2031q\n# ddeps\n');
-    expect(systemVersion(d)).toBe('2031q');
-    writeFileSync(join(d, 'tzdata.zi'), '# made by hand\n');
-    expect(systemVersion(d)).toBeUndefined();
+    // A directory per case: a process reads each directory's tzdata.zi once.
+    const dir = (zi?: string) => {
+      const d = mkdtempSync(join(tmp, 'ver-'));
+      if (zi !== undefined) writeFileSync(join(d, 'tzdata.zi'), zi);
+      return d;
+    };
+    expect(systemVersion(dir())).toBeUndefined();
+    expect(systemVersion(dir('# version 2031q\n# ddeps\n'))).toBe('2031q');
+    expect(systemVersion(dir('# made by hand\n'))).toBeUndefined();
   });
 });
 
