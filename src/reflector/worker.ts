@@ -28,9 +28,9 @@ export type ReflectorMessage =
 
 // First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
 // every module of src/) this module stops here.
-if (!parentPort) throw new Error('the reflector worker must run in a worker thread (src/reflector/index.ts starts it)');
+const port = parentPort;
+if (!port) throw new Error('the reflector worker must run in a worker thread (src/reflector/index.ts starts it)');
 const cfg = workerData as ReflectorWorkerData;
-const port = parentPort!;
 const keys = new Map(Object.entries(cfg.keys).map(([id, k]) => [id, createMac(k)]));
 // Authenticated packets: one budget per peer, i.e. key id and source address.
 const limit = createRateLimiter(cfg.rateLimit);
