@@ -3,9 +3,9 @@
 // lines of exposition; in prom-client each series is an object of label values plus a hash
 // string, every observation hashes its label set again, and a scrape builds an object per
 // line and one string per metric (the largest was 16 MB, in V8's large-object space, with
-// the garbage of 180,000 line objects). Here a series is one small record (a number, or the
-// bucket counts in one Float64Array) that the caller keeps and passes back, so an update
-// does no lookup, and the exposition is written in chunks of about 64 KiB with no object per
+// the garbage of 180,000 line objects). Here a series is one small record (its labels and a
+// row of its family's Float64Array columns: values, counts, bucket counts) that the caller
+// keeps and passes back, so an update does no lookup, and the exposition is written in chunks of about 64 KiB with no object per
 // line (issue 13, docs/scale.md).
 //
 // The families register in the same prom-client Registry as the agent's other metrics and
@@ -23,37 +23,29 @@ type Value = { labels: LabelValues; value: number; metricName?: string; sharedLa
 /**
  * One series. Callers may keep it (Family.series()) and pass it back in place of its labels:
  * no lookup at all then. A removed series is marked dead, and a kept handle to it finds (or
- * makes) the live series of the same labels again.
+ * makes) the live series of the same labels again. Its numbers are not fields of its own but
+ * a row of its family's columns (Float64Arrays): a double in an object field is a heap number
+ * of its own in V8, and a histogram's buckets were a typed array per series (issue 13).
  */
 export class Cell {
-  /** counter and gauge: the value; histogram and summary: the sum. */
-  value = 0;
+  /** The series' row in its family's columns; reused once the series is removed. */
+  readonly row: number;
   /** The next series of the same target, any family (TargetIndex); DEAD once removed. */
   next: Cell | undefined = undefined;
   readonly family: Family;
   readonly labels: LabelValues;
-  constructor(family: Family, labels: LabelValues) {
+  constructor(family: Family, labels: LabelValues, row: number) {
     this.family = family;
     this.labels = labels;
+    this.row = row;
   }
   get live(): boolean {
     return this.next !== DEAD;
   }
 }
 
-/** A histogram's or summary's series: the count, and for a histogram the bucket counts. */
-class CountCell extends Cell {
-  count = 0;
-  /** histogram only: observations per bucket, not cumulative (one per upper bound). */
-  readonly buckets: Float64Array | undefined;
-  constructor(family: Family, labels: LabelValues, buckets: Float64Array | undefined) {
-    super(family, labels);
-    this.buckets = buckets;
-  }
-}
-
 /** What a removed series' next points at: a flag without a field of its own. */
-const DEAD = new Cell(undefined as never, {});
+const DEAD = new Cell(undefined as never, {}, -1);
 
 /**
  * The series of every family, by target: one map entry per target for all the families that
@@ -73,6 +65,13 @@ export class TargetIndex {
 }
 
 const CHUNK = 64 * 1024;
+
+/** `a` in a new array of `n` elements (zero past its end). */
+function grown(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
 
 /** prom-client's escaping of HELP text and label values (registry.js), so the bytes match. */
 const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -110,6 +109,11 @@ export abstract class Family {
   /** The series in the order they were made (prom-client's order), removed ones among them until compacted. */
   private cells: Cell[] = [];
   private dead = 0;
+  /** By row: a counter's or gauge's value; a histogram's or summary's sum. */
+  protected vals = new Float64Array(8);
+  /** Rows handed out so far, and the rows of removed series, free for the next ones. */
+  private rowsUsed = 0;
+  private freeRows: number[] = [];
   private readonly index: TargetIndex;
   private readonly rowLabel: string | undefined;
 
@@ -122,7 +126,22 @@ export abstract class Family {
     for (const r of opts.registers ?? []) r.registerMetric(this as never);
   }
 
-  protected abstract make(labels: LabelValues): Cell;
+  private make(labels: LabelValues): Cell {
+    const row = this.freeRows.pop() ?? this.rowsUsed++;
+    if (row >= this.vals.length) this.grow(this.vals.length * 2);
+    this.clear(row);
+    return new Cell(this, labels, row);
+  }
+
+  /** Room for `rows` rows in every column. */
+  protected grow(rows: number): void {
+    this.vals = grown(this.vals, rows);
+  }
+
+  /** A row's numbers back to zero, for a new series. */
+  protected clear(row: number): void {
+    this.vals[row] = 0;
+  }
 
   /** The series of these labels, made on first use; keep it and pass it back to skip the lookup. */
   series(labels: LabelValues | Cell | undefined): Cell {
@@ -171,6 +190,7 @@ export abstract class Family {
     const c = this.match(this.index.rows.get(key), l);
     if (!c) return;
     this.unlink(c, key);
+    this.freeRows.push(c.row);
     // Dead series are skipped by the exposition and dropped once they are half the list.
     if (++this.dead > 64 && this.dead * 2 > this.cells.length) {
       this.cells = this.cells.filter((x) => x.live);
@@ -198,6 +218,8 @@ export abstract class Family {
     }
     this.cells = [];
     this.dead = 0;
+    this.rowsUsed = 0;
+    this.freeRows = [];
   }
 
   /** Number of series. */
@@ -242,14 +264,11 @@ class ValueFamily extends Family {
     super(opts);
     this.type = type;
   }
-  protected make(labels: LabelValues): Cell {
-    return new Cell(this, labels);
-  }
   protected values(s: Cell, out: Value[]): void {
-    out.push({ labels: s.labels, value: s.value });
+    out.push({ labels: s.labels, value: this.vals[s.row]! });
   }
   protected lines(s: Cell, defaults: LabelValues): string {
-    return `${this.name}${braced(pairs(s.labels, defaults))} ${num(s.value)}`;
+    return `${this.name}${braced(pairs(s.labels, defaults))} ${num(this.vals[s.row]!)}`;
   }
 }
 
@@ -261,7 +280,9 @@ export class LeanCounter extends ValueFamily {
   inc(labels?: LabelValues | Cell, value = 1): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
     if (value < 0) throw new Error('It is not possible to decrease a counter');
-    this.series(labels).value += value;
+    // The row first: making the series can grow (replace) the column.
+    const row = this.series(labels).row;
+    this.vals[row]! += value;
   }
 }
 
@@ -272,22 +293,50 @@ export class LeanGauge extends ValueFamily {
   }
   set(labels: LabelValues | Cell, value: number): void {
     if (typeof value !== 'number') throw new TypeError(`Value is not a valid number: ${String(value)}`);
-    this.series(labels).value = value;
+    const row = this.series(labels).row;
+    this.vals[row] = value;
+  }
+}
+
+/** A family whose series also count their observations (histogram, summary). */
+abstract class CountFamily extends Family {
+  /** By row: the number of observations. */
+  protected counts = new Float64Array(8);
+  protected override grow(rows: number): void {
+    super.grow(rows);
+    this.counts = grown(this.counts, rows);
+  }
+  protected override clear(row: number): void {
+    super.clear(row);
+    this.counts[row] = 0;
+  }
+  protected add(row: number, value: number): void {
+    this.vals[row]! += value;
+    this.counts[row]!++;
   }
 }
 
 /** A histogram: prom-client's Histogram's observe(), remove(), reset() and exposition. */
-export class LeanHistogram extends Family {
+export class LeanHistogram extends CountFamily {
   readonly type = 'histogram';
   readonly upperBounds: readonly number[];
   private readonly les: readonly string[];
+  /** Row r's observations per bucket, not cumulative (one per upper bound), at r x upperBounds.length. */
+  private bk: Float64Array;
   constructor(opts: ConstructorParameters<typeof Family>[0] & { buckets: readonly number[] }) {
     super(opts);
     this.upperBounds = [...opts.buckets].sort((a, b) => a - b);
     this.les = this.upperBounds.map((b) => `le="${escapeValue(b)}"`);
+    this.bk = new Float64Array(this.vals.length * this.upperBounds.length);
   }
-  protected make(labels: LabelValues): Cell {
-    return new CountCell(this, labels, new Float64Array(this.upperBounds.length));
+  protected override grow(rows: number): void {
+    super.grow(rows);
+    this.bk = grown(this.bk, rows * this.upperBounds.length);
+  }
+  protected override clear(row: number): void {
+    super.clear(row);
+    const n = this.upperBounds.length;
+    this.bk.fill(0, row * n, row * n + n);
   }
   /** What the Registry formats: le apart from the series' labels, as prom-client's histogram gives it. */
   getForPromString(): ReturnType<Family['get']> {
@@ -301,42 +350,45 @@ export class LeanHistogram extends Family {
   }
   observe(labels: LabelValues | Cell, value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
-    const s = this.series(labels) as CountCell;
+    const row = this.series(labels).row;
     const b = this.upperBounds;
     for (let i = 0; i < b.length; i++) {
       if (value <= b[i]!) {
-        s.buckets![i]!++;
+        this.bk[row * b.length + i]!++;
         break;
       }
     }
-    s.value += value;
-    s.count++;
+    this.add(row, value);
   }
-  protected values(cell: Cell, out: Value[]): void {
-    const s = cell as CountCell;
+  protected values(s: Cell, out: Value[]): void {
+    const n = this.upperBounds.length;
+    const at = s.row * n;
+    const count = this.counts[s.row]!;
     let acc = 0;
     const bucket = `${this.name}_bucket`;
-    for (let i = 0; i < this.upperBounds.length; i++) {
-      acc += s.buckets![i]!;
+    for (let i = 0; i < n; i++) {
+      acc += this.bk[at + i]!;
       out.push({ labels: { le: this.upperBounds[i] }, sharedLabels: s.labels, value: acc, metricName: bucket });
     }
-    out.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: bucket });
-    out.push({ labels: {}, sharedLabels: s.labels, value: s.value, metricName: `${this.name}_sum` });
-    out.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    out.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: count, metricName: bucket });
+    out.push({ labels: {}, sharedLabels: s.labels, value: this.vals[s.row]!, metricName: `${this.name}_sum` });
+    out.push({ labels: {}, sharedLabels: s.labels, value: count, metricName: `${this.name}_count` });
   }
-  protected lines(cell: Cell, defaults: LabelValues): string {
-    const s = cell as CountCell;
+  protected lines(s: Cell, defaults: LabelValues): string {
     const p = pairs(s.labels, defaults, true);
     const rest = braced(p);
     const inner = p ? `,${p}` : '';
+    const n = this.les.length;
+    const at = s.row * n;
+    const count = num(this.counts[s.row]!);
     let t = '';
     let acc = 0;
-    for (let i = 0; i < this.les.length; i++) {
-      acc += s.buckets![i]!;
+    for (let i = 0; i < n; i++) {
+      acc += this.bk[at + i]!;
       t += `${this.name}_bucket{${this.les[i]}${inner}} ${num(acc)}\n`;
     }
-    t += `${this.name}_bucket{le="+Inf"${inner}} ${num(s.count)}\n`;
-    t += `${this.name}_sum${rest} ${num(s.value)}\n${this.name}_count${rest} ${num(s.count)}`;
+    t += `${this.name}_bucket{le="+Inf"${inner}} ${count}\n`;
+    t += `${this.name}_sum${rest} ${num(this.vals[s.row]!)}\n${this.name}_count${rest} ${count}`;
     return t;
   }
 }
@@ -346,26 +398,19 @@ export class LeanHistogram extends Family {
  * `percentiles: []` has the same exposition but feeds a t-digest per series that nothing
  * reads (at 5,000 HTTP targets 20,000 of them, docs/bench-core.md).
  */
-export class LeanSumCount extends Family {
+export class LeanSumCount extends CountFamily {
   readonly type = 'summary';
-  protected make(labels: LabelValues): Cell {
-    return new CountCell(this, labels, undefined);
-  }
   observe(labels: LabelValues | Cell, value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${String(value)}`);
-    const s = this.series(labels) as CountCell;
-    s.value += value;
-    s.count++;
+    this.add(this.series(labels).row, value);
   }
-  protected values(cell: Cell, out: Value[]): void {
-    const s = cell as CountCell;
-    out.push({ labels: s.labels, value: s.value, metricName: `${this.name}_sum` });
-    out.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+  protected values(s: Cell, out: Value[]): void {
+    out.push({ labels: s.labels, value: this.vals[s.row]!, metricName: `${this.name}_sum` });
+    out.push({ labels: s.labels, value: this.counts[s.row]!, metricName: `${this.name}_count` });
   }
-  protected lines(cell: Cell, defaults: LabelValues): string {
-    const s = cell as CountCell;
+  protected lines(s: Cell, defaults: LabelValues): string {
     const l = braced(pairs(s.labels, defaults));
-    return `${this.name}_sum${l} ${num(s.value)}\n${this.name}_count${l} ${num(s.count)}`;
+    return `${this.name}_sum${l} ${num(this.vals[s.row]!)}\n${this.name}_count${l} ${num(this.counts[s.row]!)}`;
   }
 }
 
