@@ -5,7 +5,9 @@
 // A run still going when the next is due makes that one skipped and counted. Concurrency
 // over all targets is bounded by p-limit; lateness (due -> actually started, including the
 // wait for a free slot) is reported so the agent's delays are never taken for the network's.
-// A target runs at most once at a time; a target whose last run used its whole timeout (slow
+// One timer serves every target: a min-heap of the entries by due time, and the timer armed
+// for the earliest (a Timeout, its closure and context per target were 2 MiB of the engine's
+// heap at 10,000 targets, issue 13). A target runs at most once at a time; a target whose last run used its whole timeout (slow
 // or hanging) queues for one of at most half the slots first, so however many of them
 // there are, the healthy targets keep the other half and their schedule.
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -22,7 +24,7 @@ export interface SchedulerDeps {
 }
 
 export interface Scheduler {
-  /** Replaces the set of targets. Targets whose config is unchanged keep their timers. */
+  /** Replaces the set of targets. Targets whose config is unchanged keep their schedule. */
   set(targets: readonly Target[]): void;
   /** Resolves once every target has completed (or skipped) its first run. */
   firstRound(): Promise<void>;
@@ -55,7 +57,8 @@ export function firstDue(now: number, interval: number, offset: number): number 
 interface Entry {
   target: Target;
   next: number;
-  timer?: NodeJS.Timeout;
+  /** Index in the heap of due times; -1 when not in it. */
+  at: number;
   running?: Promise<void>;
   firstDone: boolean;
   /** The last run lasted its whole timeout. */
@@ -83,21 +86,86 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
   };
 
+  // The heap of due times: heap[0] is due first; each entry knows its index (Entry.at).
+  const heap: Entry[] = [];
+  const swap = (i: number, j: number) => {
+    const a = heap[i]!, b = heap[j]!;
+    heap[i] = b; b.at = i;
+    heap[j] = a; a.at = j;
+  };
+  const up = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p]!.next <= heap[i]!.next) break;
+      swap(i, p);
+      i = p;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l]!.next < heap[m]!.next) m = l;
+      if (r < heap.length && heap[r]!.next < heap[m]!.next) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  const unqueue = (e: Entry) => {
+    const i = e.at;
+    if (i < 0) return;
+    e.at = -1;
+    const last = heap.pop()!;
+    if (last === e) return;
+    heap[i] = last;
+    last.at = i;
+    up(i);
+    down(last.at);
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  /** When the armed timer is due (Infinity: none armed). */
+  let timerAt = Infinity;
+  /** Inside tick(): the runs it starts re-enter the heap, and it arms the timer once, after them. */
+  let ticking = false;
+  const wake = () => {
+    const first = heap[0];
+    if (stopped || ticking || !first || first.next >= timerAt) return;
+    if (timer) clearTimeout(timer);
+    timerAt = first.next;
+    // setTimeout takes a 32-bit delay: a longer one fires at once (and every ms after).
+    timer = setTimeout(tick, Math.min(MAX_TIMER, Math.max(0, first.next - now())));
+  };
+  const tick = () => {
+    timer = undefined;
+    timerAt = Infinity;
+    ticking = true;
+    try {
+      // Whatever woke us (a clamped delay, a timer firing early), a run never starts before
+      // it is due (1 ms of slack for timers' integer rounding): those wait for the next tick,
+      // as do the runs that come due while this one starts the others.
+      const t = now() + 1;
+      while (!stopped && heap[0] && heap[0].next <= t) {
+        const e = heap[0];
+        unqueue(e);
+        fire(e);
+      }
+    } finally {
+      ticking = false;
+      wake();
+    }
+  };
   const arm = (e: Entry) => {
     if (stopped) return;
-    // setTimeout takes a 32-bit delay: a longer one fires at once (and every ms after).
-    const delay = Math.min(MAX_TIMER, Math.max(0, e.next - now()));
-    e.timer = setTimeout(() => fire(e), delay);
+    e.at = heap.length;
+    heap.push(e);
+    up(e.at);
+    wake();
   };
 
   const fire = (e: Entry) => {
     if (stopped || entries.get(e.target.name) !== e) return;
-    // Whatever woke us (a clamped delay, a timer firing early), a run never starts before
-    // it is due: re-arm instead. 1 ms of slack for timers' integer rounding.
-    if (now() < e.next - 1) {
-      arm(e);
-      return;
-    }
     const dueAt = e.next;
     // The n-th run is due at anchor + n x interval, whatever happened to run n-1; if the
     // process was suspended past several due times, those runs are skipped, not bunched.
@@ -139,14 +207,14 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           old.target = target;
           continue;
         }
-        if (old?.timer) clearTimeout(old.timer);
-        const e: Entry = { target, next: firstDue(now(), target.interval, offsetFor(target.name, target.interval)), firstDone: old?.firstDone ?? false };
+        if (old) unqueue(old);
+        const e: Entry = { target, next: firstDue(now(), target.interval, offsetFor(target.name, target.interval)), at: -1, firstDone: old?.firstDone ?? false };
         entries.set(target.name, e);
         arm(e);
       }
       for (const [name, e] of entries) {
         if (!keep.has(name)) {
-          if (e.timer) clearTimeout(e.timer);
+          unqueue(e);
           entries.delete(name);
         }
       }
@@ -158,7 +226,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
     async stop() {
       stopped = true;
-      for (const e of entries.values()) if (e.timer) clearTimeout(e.timer);
+      if (timer) clearTimeout(timer);
+      timer = undefined;
       // Queued runs see `stopped` and return at once; clearQueue would leave them pending.
       await Promise.all([...entries.values()].map((e) => e.running));
       const w = firstWaiters;

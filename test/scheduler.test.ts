@@ -109,4 +109,43 @@ describe('scheduler (real timers)', () => {
     expect(s.nextDue('a')! % 40_000).toBe(offsetFor('a', 40_000));
     await s.stop();
   });
+
+  it('one timer serves many targets: each runs on its own schedule, and set() removes and re-times targets in the middle of the queue', async () => {
+    const mk = (i: number, interval: string) => makeTarget({ name: `t${i}`, kind: 'tcp', address: '127.0.0.1:1', interval, timeout: '50ms' });
+    const first = Array.from({ length: 60 }, (_, i) => mk(i, '200ms'));
+    const runs = new Map<string, { due: number; started: number }[]>();
+    const s = createScheduler({
+      concurrency: 64,
+      run: async (t, due, started) => { runs.set(t.name, [...(runs.get(t.name) ?? []), { due, started }]); },
+      onSkip: () => undefined,
+      onLateness: () => undefined,
+    });
+    s.set(first);
+    await sleep(600);
+    // Keep t0-t29; t20-t29 now every 300 ms; t30-t59 removed.
+    const changedAt = performance.timeOrigin + performance.now();
+    s.set([...first.slice(0, 20), ...Array.from({ length: 10 }, (_, i) => mk(20 + i, '300ms'))]);
+    await sleep(900);
+    await s.stop();
+    for (let i = 0; i < 60; i++) {
+      const name = `t${i}`;
+      const r = runs.get(name) ?? [];
+      // Never started before it was due (1 ms of slack for the timer's rounding).
+      for (const x of r) expect(x.started, name).toBeGreaterThanOrEqual(x.due - 1);
+      const before = r.filter((x) => x.due < changedAt).map((x) => x.due);
+      const after = r.filter((x) => x.due >= changedAt).map((x) => x.due);
+      expect(before.length, name).toBeGreaterThanOrEqual(2);
+      for (const d of before) expect(d % 200, name).toBe(offsetFor(name, 200));
+      if (i >= 30) {
+        expect(after, name).toEqual([]);
+        continue;
+      }
+      const every = i < 20 ? 200 : 300;
+      expect(after.length, name).toBeGreaterThanOrEqual(i < 20 ? 3 : 2);
+      for (const d of after) expect(d % every, name).toBe(offsetFor(name, every));
+      const all = i < 20 ? [...before, ...after] : after;
+      for (let k = 1; k < all.length; k++) expect(all[k]! - all[k - 1]!, name).toBe(every);
+    }
+  });
 });
+
