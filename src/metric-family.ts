@@ -5,8 +5,8 @@
 // line and one string per metric (the largest was 16 MB, in V8's large-object space, with
 // the garbage of 180,000 line objects). Here a series is one small record (its labels and a
 // row of its family's Float64Array columns: values, counts, bucket counts) that the caller
-// keeps and passes back, so an update does no lookup, and the exposition is written in chunks of about 64 KiB with no object per
-// line (issue 13, docs/scale.md).
+// keeps and passes back, so an update does no lookup, and the exposition is written in
+// chunks of about 64 KiB with no object per line (issue 13, docs/scale.md).
 //
 // The families register in the same prom-client Registry as the agent's other metrics and
 // answer its get(), so registry.metrics() and getMetricsAsJSON() see them as before, and
