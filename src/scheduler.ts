@@ -7,9 +7,10 @@
 // wait for a free slot) is reported so the agent's delays are never taken for the network's.
 // One timer serves every target: a min-heap of the entries by due time, and the timer armed
 // for the earliest (a Timeout, its closure and context per target were 2 MiB of the engine's
-// heap at 10,000 targets, issue 13). A target runs at most once at a time; a target whose last run used its whole timeout (slow
-// or hanging) queues for one of at most half the slots first, so however many of them
-// there are, the healthy targets keep the other half and their schedule.
+// heap at 10,000 targets, issue 13). A target runs at most once at a time; a target whose
+// last run used its whole timeout (slow or hanging) queues for one of at most half the slots
+// first, so however many of them there are, the healthy targets keep the other half and
+// their schedule.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Target } from './config/types.ts';
 
