@@ -18,7 +18,7 @@ const STEP = 10_000;
 /** Runs the stand-in agent; with killAfter, kill -9 once it reports that run committed. */
 function agent(args: number[], dir: string, killAfter?: number): Promise<{ lastOk: number; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [SCRIPT, dir, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [SCRIPT, dir, ...args.map(String), ...(killAfter !== undefined ? ['hold'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let lastOk = -1;
     let buf = '';
     let err = '';
@@ -44,12 +44,20 @@ describe('kill -9 in the middle of an outage', () => {
     const start = T('2026-11-10T00:00:00Z');
     const failFrom = start + 600 * STEP; // 01:40:00
     const recoverAt = failFrom + 3 * 3_600_000; // a 3-hour outage
-    // First life: up, then the outage; killed some 100 runs (1000 s) into it.
-    const first = await agent([start, failFrom, recoverAt, STEP, 5000], dir, failFrom + 100 * STEP);
+    // First life: up, then the outage; killed some 100 runs (1000 s) into it. It runs at full
+    // speed until the kill lands, at most to 400 runs into the 1,080-run outage, and waits there.
+    const first = await agent([start, failFrom, recoverAt, STEP, 1000], dir, failFrom + 100 * STEP);
     expect(first.signal).toBe('SIGKILL');
     expect(first.lastOk).toBeGreaterThanOrEqual(failFrom + 100 * STEP);
-    // Dead for 20 minutes after the last run it reported; then a second life until after recovery.
-    const restart = first.lastOk + 20 * 60_000 + STEP;
+    // The child runs on until the kill lands, and 'exit' can come before its last lines are
+    // read: on a loaded machine (CI) the store held many runs past lastOk. The dead time
+    // starts after the last run the store holds, which is at least the last one reported.
+    const held = openStore(dir);
+    const lastHeld = held.targetSpans('api', 0, Infinity, Infinity)[0]!.spans.at(-1)!.end - STEP;
+    held.close();
+    expect(lastHeld).toBeGreaterThanOrEqual(first.lastOk);
+    // Dead for 20 minutes after the last run it recorded; then a second life until after recovery.
+    const restart = lastHeld + 20 * 60_000 + STEP;
     const aligned = restart - ((restart - start) % STEP);
     await agent([aligned, failFrom, recoverAt, STEP, (recoverAt - aligned) / STEP + 60], dir);
 

@@ -2,14 +2,16 @@
 // of one target on a simulated clock (one run every `step` ms of simulated time, as fast as
 // the machine goes). Prints "ok <t>" after each run is recorded, so the parent knows which
 // runs were committed when it kills this process.
-//   node availability-agent.ts DATA_DIR START FAIL_FROM RECOVER_AT STEP COUNT
+//   node availability-agent.ts DATA_DIR START FAIL_FROM RECOVER_AT STEP COUNT [hold]
+// With `hold`, it waits to be killed after its last run instead of closing the store and
+// exiting, so a kill that lands late still finds it killed, not stopped.
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createAvailabilitySink } from '../../src/sinks/availability.ts';
 import { openStore } from '../../src/store/index.ts';
 
-const [dataDir, start, failFrom, recoverAt, step, count] = process.argv.slice(2);
+const [dataDir, start, failFrom, recoverAt, step, count, hold] = process.argv.slice(2);
 const n = (s: string | undefined) => Number(s);
 const config = parseConfig(`
 agent: { region: test, data_dir: ${JSON.stringify(dataDir)} }
@@ -32,4 +34,5 @@ for (let i = 0; i < n(count); i++) {
   process.stdout.write(`ok ${t}\n`);
   await new Promise((r) => setImmediate(r));
 }
-sink.close();
+if (hold === 'hold') setInterval(() => undefined, 60_000);
+else sink.close();
