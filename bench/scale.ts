@@ -4,7 +4,8 @@
 // bench/core.ts), the server and this bench on CPU 1. Over a window after a warm-up of at
 // least one interval (every target has started): runs/s by kind, failures, skipped runs,
 // scheduler lateness p99 (bucket deltas, as histogram_quantile), CPU of the agent and of its
-// ping children, the agent's RSS and peak, and its ping children's summed PSS, and each V8 isolate's heap (slaprobe_isolate_heap_*).
+// ping children, the agent's RSS and peak, and its ping children's summed PSS, and each V8 isolate's heap (slaprobe_isolate_heap_*),
+// and the agent's disk writes (write_bytes of /proc/PID/io: its store; its logs go to stdout and stderr, not to files).
 // Not a test: no assertion; figures for docs/scale.md.
 //
 //   node bench/scale.ts [--http 5000] [--tcp 3000] [--icmp 1000] [--udp-echo 1000]
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/config/duration.ts';
 import { bucketQuantile, scrape } from './support/metrics.ts';
-import { CLK_TCK, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp } from './support/process.ts';
+import { CLK_TCK, freePort, memoryMiB, printTable, runQueueSeconds, stopChild, waitHttp, writeBytes } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = join(REPO, 'node_modules/.bin/node');
@@ -101,11 +102,13 @@ async function main() {
       const t0 = performance.now();
       const c0 = tree(agent.pid!);
       const w0 = runQueueSeconds(agent.pid!);
+      const io0 = writeBytes(agent.pid!);
       await sleep(windowS * 1000);
       const m1 = await scrape(`${base}/metrics`);
       const elapsed = (performance.now() - t0) / 1000;
       const c1 = tree(agent.pid!);
       const w1 = runQueueSeconds(agent.pid!);
+      const io1 = writeBytes(agent.pid!);
       const mem = memoryMiB(agent.pid!);
       const d = (name: string, filter = '') => m1.sum(name, filter) - m0.sum(name, filter);
       const kinds = Object.keys(mix).map((k) => {
@@ -121,6 +124,7 @@ async function main() {
         runQueueWaitPercent: (100 * (w1 - w0)) / elapsed,
         rssMiB: mem.rss, hwmMiB: mem.hwm, pingProcesses: c1.count, pingPssMiB: c1.pssMiB,
         packetsPerSecond: d('slaprobe_packets_sent_total') / elapsed,
+        diskWriteMBps: (io1 - io0) / 1e6 / elapsed,
       };
       // Where the memory is: each isolate's V8 heap as the agent reports it (the scrape at
       // the end of the window), and RSS split into the binary's file pages and the rest.
@@ -141,6 +145,7 @@ async function main() {
         [[String(row.targets), String(row.skipped), f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond)]],
       );
       console.log(`\nRSS: ${f(split.rssAnonMiB)} MiB anonymous, ${f(split.rssFileMiB)} MiB file-backed (the node binary)`);
+      console.log(`disk writes: ${f(row.diskWriteMBps, 2)} MB/s (write_bytes of /proc/PID/io over the window)`);
       printTable(['isolate', 'heap used MiB', 'heap size MiB', 'external MiB'], isolates.map((x) => [x.isolate, f(x.heapUsedMiB), f(x.heapSizeMiB), f(x.externalMiB)]));
       const date = new Date().toISOString().slice(0, 10);
       const out = join(REPO, 'bench/results', `scale-${date}.json`);

@@ -54,6 +54,11 @@ export function runQueueSeconds(pid: number): number {
   return ns / 1e9;
 }
 
+/** Bytes the process has caused to be written to storage (write_bytes of /proc/PID/io). */
+export function writeBytes(pid: number): number {
+  return Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+}
+
 /** Resident memory now and at its peak, MiB. */
 export function memoryMiB(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
