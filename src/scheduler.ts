@@ -165,8 +165,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     wake();
   };
 
+  // Only tick() fires, and only what is in the heap: set() unqueues the entries it replaces
+  // or removes, and nothing fires once stopped.
   const fire = (e: Entry) => {
-    if (stopped || entries.get(e.target.name) !== e) return;
     const dueAt = e.next;
     // The n-th run is due at anchor + n x interval, whatever happened to run n-1; if the
     // process was suspended past several due times, those runs are skipped, not bunched.
