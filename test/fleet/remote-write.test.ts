@@ -64,6 +64,16 @@ remote_write:
 
 interface Segment { target: string; state: number; start: number; last: number; runs: number }
 
+/** One number from the agent's store, read as it stands (read-only, its own connection). */
+function storeNumber(dataDir: string, sql: string): number {
+  const db = new DatabaseSync(storePath(dataDir), { readOnly: true });
+  try {
+    return Number(Object.values(db.prepare(sql).get() as Record<string, number>)[0]);
+  } finally {
+    db.close();
+  }
+}
+
 function segments(dataDir: string): Segment[] {
   const db = new DatabaseSync(storePath(dataDir), { readOnly: true });
   try {
@@ -212,33 +222,13 @@ describe.each([
       backlog = (await scrape(port, 'slaprobe_remote_write_samples_pending'))!;
       // Read the agent's progress from its store itself: faster than a scrape, so the kill
       // lands while most of the backlog is still to go.
-      const start = (() => {
-        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-        try {
-          return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id);
-        } finally {
-          d.close();
-        }
-      })();
-      await waitFor('part of the backlog sent', async () => {
-        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-        try {
-          return Number((d.prepare('SELECT last_id FROM outbox_cursors').get() as { last_id: number }).last_id) > start + 5 ? true : undefined;
-        } finally {
-          d.close();
-        }
-      }, 30_000, 5);
+      const sent = () => storeNumber(`${dir}/data`, 'SELECT last_id FROM outbox_cursors');
+      const start = sent();
+      await waitFor('part of the backlog sent', async () => (sent() > start + 5 ? true : undefined), 30_000, 5);
       child.kill('SIGKILL');
       kills++;
       await new Promise((r) => child!.once('exit', r));
-      pendingAtKill = (await (async () => {
-        const d = new DatabaseSync(storePath(`${dir}/data`), { readOnly: true });
-        try {
-          return Number((d.prepare('SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors)').get() as { n: number }).n);
-        } finally {
-          d.close();
-        }
-      })());
+      pendingAtKill = storeNumber(`${dir}/data`, 'SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors)');
     }
     expect(pendingAtKill).toBeGreaterThan(0);
     expect(pendingAtKill).toBeLessThan(backlog + 100);
