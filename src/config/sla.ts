@@ -15,6 +15,8 @@ export const PRESET_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_HINT = 'letters, digits, "_", ".", ":" and "-", at most 64 characters';
+/** The error of a time_zone that neither the system's zone database nor Node.js's knows. */
+const notAZone = (tz: string) => `"${tz}" is not an IANA time zone known here (in the system zone database or in Node.js); use a name such as UTC or Asia/Shanghai`;
 const POLICY_KEYS = ['name', 'description', 'target', 'period', 'time_zone', 'min_outage', 'unknown', 'merge_within',
   'rounding', 'rounding_scope', 'exclusions', 'excluded_time', 'unknown_in_outage', 'partial_period', 'settlement', 'recovery', 'credit', 'notify_within'] as const;
 
@@ -57,7 +59,7 @@ export function policy(ctx: Ctx, v: unknown, p: Path, base?: SlaPolicy, allowed:
   if (target === undefined && o['target'] === undefined) ctx.add([...p, 'target'], 'is required: the availability target in percent, e.g. 99.9');
   const b = base ?? { name: '', target: 0, ...POLICY_DEFAULTS };
   const tz = str(ctx, o['time_zone'], [...p, 'time_zone']);
-  if (tz !== undefined && !isTimeZone(tz)) ctx.add([...p, 'time_zone'], `"${tz}" is not an IANA time zone known here (in the system zone database or in Node.js); use a name such as UTC or Asia/Shanghai`);
+  if (tz !== undefined && !isTimeZone(tz)) ctx.add([...p, 'time_zone'], notAZone(tz));
   const rec = mapping(ctx, o['recovery'], [...p, 'recovery'], ['L1', 'L2', 'L3']) ?? {};
   const recovery = { ...b.recovery };
   for (const l of ['L1', 'L2', 'L3'] as Level[]) recovery[l] = duration(ctx, rec[l], [...p, 'recovery', l], { min: 60_000 }) ?? recovery[l];
@@ -274,7 +276,7 @@ export function validateMaintenance(ctx: Ctx, v: unknown, p: Path, services: rea
     const dur = duration(ctx, o['duration'], [...ip, 'duration'], { min: 60_000, max: 7 * 86_400_000 });
     if (o['duration'] === undefined) ctx.add([...ip, 'duration'], 'is required for a recurring maintenance: how long each occurrence lasts, e.g. "2h"');
     const tz = str(ctx, o['time_zone'], [...ip, 'time_zone']) ?? 'UTC';
-    if (!isTimeZone(tz)) ctx.add([...ip, 'time_zone'], `"${tz}" is not an IANA time zone known here (in the system zone database or in Node.js); use a name such as UTC or Asia/Shanghai`);
+    if (!isTimeZone(tz)) ctx.add([...ip, 'time_zone'], notAZone(tz));
     const from = instant(ctx, o['from'], [...ip, 'from'], false);
     const until = instant(ctx, o['until'], [...ip, 'until'], false);
     if (name === undefined || reason === undefined || cron === undefined || typeof cron === 'string' || dur === undefined || !isTimeZone(tz)) return [];
