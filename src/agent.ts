@@ -125,7 +125,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // Imported on use: the outbox brings protobufjs and snappyjs (about 1 MiB of heap),
     // which an agent without remote_write never runs.
     const { openOutbox } = await import('./fleet/outbox.ts');
-    outbox = openOutbox({ dataDir: config.agent.data_dir, metrics, log });
+    outbox = openOutbox({ dataDir: config.agent.data_dir, store, metrics, log });
     await outbox.setRemotes(config.remote_write);
     push = createPushSink({ config, outbox, sizes: serviceSizes() });
   }

@@ -1,5 +1,9 @@
 // The durable outbox: every pushed sample is committed to the local store (table `outbox`,
-// schema version 2) before anything is sent, and each remote's sender reads it oldest first,
+// schema version 2) before anything is sent. In the agent it joins the store's commits (the
+// store's "Write volume"): a run's samples are committed in the same transaction as the run's
+// timeline, once a second or at once with a state change, so a kill -9 loses the last
+// second's samples only with the same runs of the local timeline, never one without the
+// other. Each remote's sender reads the outbox oldest first,
 // in id order, which is also each series' time order. A remote's cursor moves past a batch
 // only after the store answered 2xx (or refused it for good), in one commit, so:
 //
@@ -12,11 +16,11 @@
 //
 // One request per remote is in flight: series must arrive in order, and one agent's few
 // samples a second do not need shards.
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type pino from 'pino';
 import type { RemoteWriteConfig } from '../config/types.ts';
 import type { Metrics } from '../metrics.ts';
-import { storePath, transaction } from '../store/index.ts';
+import { type Store, storePath, transaction } from '../store/index.ts';
 import { type SendOutcome, type Series, createRemoteClient } from './remote-write.ts';
 
 export interface OutboxSample {
@@ -40,10 +44,18 @@ export interface Outbox {
 
 export interface OutboxDeps {
   dataDir: string;
+  /**
+   * The agent's store: appended samples are committed in its commits (once a second, or with
+   * a run that changes a state), so a run's timeline and its samples are committed together;
+   * one commit a second instead of one per run. Without it, append commits at once.
+   */
+  store?: Store;
   metrics: Metrics;
   log: pino.Logger;
   now?: () => number;
 }
+
+const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)';
 
 /** 400: a sample the store refuses (too old, out of order); 413: too big; 409/422: conflicts. */
 const SPLIT_ON = new Set([400, 409, 413, 422]);
@@ -59,7 +71,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
   // commit (about 1,000 samples/s from one agent). NORMAL in WAL mode, as the store's own
   // connection has: a kill -9 loses no commit; only an OS crash can lose the last ones.
   db.exec('PRAGMA synchronous = NORMAL');
-  const insert = db.prepare('INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)');
+  const insert = db.prepare(SQL_INSERT);
   const cursorQ = db.prepare('SELECT last_id FROM outbox_cursors WHERE remote = ?');
   const cursorNew = db.prepare('INSERT OR IGNORE INTO outbox_cursors (remote, last_id) VALUES (?, (SELECT coalesce(max(id), 0) FROM outbox))');
   const cursorSet = db.prepare('UPDATE outbox_cursors SET last_id = ? WHERE remote = ? AND last_id < ?');
@@ -245,9 +257,28 @@ export function openOutbox(deps: OutboxDeps): Outbox {
     };
   };
 
+  // Joined to the store: samples wait here for its next commit, written on its connection.
+  let buffer: OutboxSample[] = [];
+  let storeInsert: StatementSync | undefined;
+  deps.store?.join({
+    pending: () => buffer.length,
+    write(sdb) {
+      storeInsert ??= sdb.prepare(SQL_INSERT);
+      for (const s of buffer) storeInsert.run(JSON.stringify(s.labels), s.ts, s.value);
+    },
+    committed() {
+      buffer = [];
+      wake();
+    },
+  });
+
   return {
     append(samples) {
       if (samples.length === 0 || senders.length === 0) return;
+      if (deps.store) {
+        for (const s of samples) buffer.push(s);
+        return;
+      }
       tx(() => {
         for (const s of samples) insert.run(JSON.stringify(s.labels), s.ts, s.value);
       });

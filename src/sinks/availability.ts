@@ -18,7 +18,7 @@ import { policiesOf } from '../config/sla.ts';
 import type { Config, ServiceConfig, Target } from '../config/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
-import type { Store } from '../store/index.ts';
+import { COMMIT_EVERY, type Store } from '../store/index.ts';
 import type { RunMeta, Sink } from './types.ts';
 
 export interface AvailabilityDeps {
@@ -255,6 +255,12 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   refreshEvery.unref();
   const beat = setInterval(() => guard('heartbeat', () => store.beat(now()), 'heartbeat'), deps.beatEvery ?? 10_000);
   beat.unref();
+  // Runs that only extend a segment are committed together, once a second (the store's
+  // "Write volume"); a failed commit keeps them pending, counted and logged as outcome errors.
+  const commit = setInterval(() => {
+    if (store.uncommitted() > 0) guard('committing the runs of the last second', () => store.flush(), 'outcome');
+  }, COMMIT_EVERY);
+  commit.unref();
 
   return {
     onResult(target: Target, result: ProbeResult, meta: RunMeta) {
@@ -300,9 +306,11 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
     close() {
       clearInterval(refreshEvery);
       clearInterval(beat);
+      clearInterval(commit);
       if (refreshTimer) clearTimeout(refreshTimer);
       guard('clean stop record', () => store.stopRun(now()), 'run');
-      store.close();
+      // close() commits what is pending; if that fails the store is closed all the same.
+      guard('committing the last runs at stop', () => store.close(), 'outcome');
     },
   };
 }

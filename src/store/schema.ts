@@ -84,4 +84,20 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notifications_by_service ON notifications (service, received_at);
   `,
+  // 4: extensions of open segments, appended (src/store/index.ts, "Write volume"). An open
+  // segment's row was rewritten in place by every run: one 4 KiB page of the table and one
+  // of its index per run, 3 MB/s at 10,000 targets. Runs that only extend a segment are now
+  // appended here, the latest per segment once a second, and folded into the segments in
+  // bulk. The latest row of a segment (highest id) is its true extent while it is open.
+  // AUTOINCREMENT: ids never go back after a fold empties the table, so a reader's cache of
+  // the rows it has seen stays valid.
+  `
+  CREATE TABLE extensions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    segment INTEGER NOT NULL, -- segments.id of an open segment
+    last INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    runs INTEGER NOT NULL
+  );
+  `,
 ];

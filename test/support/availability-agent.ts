@@ -1,7 +1,8 @@
 // A stand-in agent for the kill -9 test: the real store and availability sink, fed with runs
 // of one target on a simulated clock (one run every `step` ms of simulated time, as fast as
-// the machine goes). Prints "ok <t>" after each run is recorded, so the parent knows which
-// runs were committed when it kills this process.
+// the machine goes). Prints "ok <t>" once every run up to t is committed (the store commits
+// runs that only extend a segment once a second, a state change at once), so the parent
+// knows which runs were committed when it kills this process.
 //   node availability-agent.ts DATA_DIR START FAIL_FROM RECOVER_AT STEP COUNT [hold]
 // With `hold`, it waits to be killed after its last run instead of closing the store and
 // exiting, so a kill that lands late still finds it killed, not stopped.
@@ -21,8 +22,17 @@ services:
   - { name: meet, targets: [api], sla: [udesk] }
 `, 'kill9.yaml');
 let clock = n(start);
+const store = openStore(dataDir!);
+let lastRun: number | undefined;
+let reported: number | undefined;
+const report = () => {
+  if (lastRun === undefined || lastRun === reported || store.uncommitted() > 0) return;
+  reported = lastRun;
+  process.stdout.write(`ok ${lastRun}\n`);
+};
+const reporter = setInterval(report, 20);
 const sink = createAvailabilitySink({
-  config, store: openStore(dataDir!), metrics: createMetrics({ region: 'test', version: 'test', defaultMetrics: false }),
+  config, store, metrics: createMetrics({ region: 'test', version: 'test', defaultMetrics: false }),
   log: pino({ level: 'silent' }), now: () => clock,
 });
 const target = config.targets[0]!;
@@ -31,8 +41,11 @@ for (let i = 0; i < n(count); i++) {
   clock = t + 50;
   const ok = t < n(failFrom) || t >= n(recoverAt);
   sink.onResult(target, ok ? { success: true } : { success: false, reason: 'refused' }, { dueAt: t, startedAt: t, finishedAt: t + 50, durationSeconds: 0.05 });
-  process.stdout.write(`ok ${t}\n`);
+  lastRun = t;
+  report();
   await new Promise((r) => setImmediate(r));
 }
-if (hold === 'hold') setInterval(() => undefined, 60_000);
-else sink.close();
+if (hold !== 'hold') {
+  clearInterval(reporter);
+  sink.close();
+}
