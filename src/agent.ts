@@ -107,7 +107,17 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       throw e;
     }
     // Whoever closes the store (stop, or a failed start) gives the data dir back.
-    store = { ...opened, close: () => { opened.close(); lock.release(); } };
+    // close() commits what is pending first, which can fail (disk full): the lock goes all the same.
+    store = {
+      ...opened,
+      close: () => {
+        try {
+          opened.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
   } catch (e) {
     discovery?.stop();
     // A corrupt store, or one from a newer slaprobe, is never overwritten: nothing starts.

@@ -56,6 +56,8 @@ export interface OutboxDeps {
 }
 
 const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)';
+/** Samples that wait for the store's next commit, at most (a second holds a few thousand). */
+const MAX_UNCOMMITTED = 100_000;
 
 /** 400: a sample the store refuses (too old, out of order); 413: too big; 409/422: conflicts. */
 const SPLIT_ON = new Set([400, 409, 413, 422]);
@@ -276,6 +278,10 @@ export function openOutbox(deps: OutboxDeps): Outbox {
     append(samples) {
       if (samples.length === 0 || senders.length === 0) return;
       if (deps.store) {
+        // The store's commits failing (disk full): bounded, as a failing insert was before.
+        if (buffer.length + samples.length > MAX_UNCOMMITTED) {
+          throw new Error(`remote write: the store has not committed for a while (${buffer.length} samples wait for it; see slaprobe_store_errors_total); this run's samples are not recorded`);
+        }
         for (const s of samples) buffer.push(s);
         return;
       }
