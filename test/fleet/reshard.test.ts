@@ -12,13 +12,15 @@ import { hashmod } from '../../src/fleet/shard.ts';
 import { createLogger } from '../../src/log.ts';
 import { NODE, ROOT, sleep, tempDir, waitFor } from '../deploy/tools.ts';
 import { flushOutbox } from '../support/outbox.ts';
-import { type Running, httpServer } from '../support/servers.ts';
+import { type Running, httpServerProcess } from '../support/servers.ts';
 import { type Tsdb, startVictoria } from '../support/tsdb.ts';
 
 let web: Running;
 let vm: Tsdb;
 beforeAll(async () => {
-  web = await httpServer();
+  // In a process of its own: the agents start in this one, and a start-up holding this
+  // thread up failed a run (150 ms timeout) once in CI.
+  web = await httpServerProcess();
   vm = await startVictoria();
 }, 60_000);
 afterAll(async () => {

@@ -1,8 +1,10 @@
 // Real servers on 127.0.0.1, port 0, that misbehave in the ways the probes must survive.
+import { spawn } from 'node:child_process';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { createSocket } from 'node:dgram';
 import { type AddressInfo, type Socket, createServer as createTcp } from 'node:net';
+import { join } from 'node:path';
 
 export interface Running { url: string; port: number; close(): Promise<void> }
 
@@ -51,6 +53,36 @@ async function start(server: Server | ReturnType<typeof createTcp>, scheme: stri
 
 export function httpServer(host = '127.0.0.1'): Promise<Running> {
   return start(createHttp(routes), 'http', host);
+}
+
+/**
+ * httpServer() in a process of its own. For tests that run agents in the test's own process:
+ * an agent starting there (config, store, metrics: a few hundred ms of that thread on a
+ * loaded machine) would hold up an in-process server's answers past a probe's timeout, and
+ * the probe would fail for a reason that is the test's, not the target's.
+ */
+export async function httpServerProcess(): Promise<Running> {
+  const node = join(process.cwd(), 'node_modules/.bin/node');
+  const script = `const m = await import(${JSON.stringify(import.meta.url)}); const r = await m.httpServer(); process.stdout.write(r.port + '\\n'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
+  const child = spawn(node, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`http server process exited (${code}) before it listened`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    // Its stdin closing ends it, so it also goes when the test process dies.
+    close: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+    }),
+  };
 }
 
 export function httpsServer(cert: Buffer, key: Buffer, opts: { requestCert?: boolean; ca?: Buffer } = {}): Promise<Running> {
