@@ -297,7 +297,8 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       senders = remotes.map(startSender);
     },
     async drained() {
-      while (senders.some((s) => Number((countQ.get(cursor(s.cfg.name)) as { n: number }).n) > 0)) await new Promise((r) => setTimeout(r, 50));
+      // Joined to a store, the samples waiting for its next commit are backlog too.
+      while ((senders.length > 0 && buffer.length > 0) || senders.some((s) => Number((countQ.get(cursor(s.cfg.name)) as { n: number }).n) > 0)) await new Promise((r) => setTimeout(r, 50));
     },
     async close() {
       await Promise.all(senders.map((s) => s.stop()));
