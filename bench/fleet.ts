@@ -5,8 +5,10 @@
 //     time, CPU and peak RSS of each report process (GNU time), and that both give the same
 //     report;
 //  2. the push path: samples/s one agent's outbox sustains to VictoriaMetrics, appending each
-//     run's two samples as the agent does while its sender pushes them, and the CPU per sample.
+//     run's two samples as the agent does while its sender pushes them, the CPU and the disk
+//     writes per sample; joined to the store (the agent) and with a transaction per run.
 //   node bench/fleet.ts [--keep] [--skip-report] [--skip-push] [--days 30] [--push-samples 20000]
+//                       [--push-rate 333] [--push-seconds 20]   (333 runs/s: 10,000 targets at 30 s)
 // (fewer days and samples for a quick check that it runs; the figures are from the defaults)
 // Every server listens on 127.0.0.1. Figures go to README with the machine, date and command.
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,12 +22,13 @@ import { parseConfig } from '../src/config/load.ts';
 import { openOutbox, type OutboxSample } from '../src/fleet/outbox.ts';
 import { INTERVAL_METRIC, OUTCOME_METRIC } from '../src/fleet/wire.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { openStore } from '../src/store/index.ts';
-import { freePort, printTable, stopChild, waitHttp } from './support/process.ts';
+import { COMMIT_EVERY, openStore } from '../src/store/index.ts';
+import { freePort, printTable, stopChild, waitHttp, writeBytes } from './support/process.ts';
 
 const { values } = parseArgs({ options: {
   keep: { type: 'boolean' }, 'skip-report': { type: 'boolean' }, 'skip-push': { type: 'boolean' },
   days: { type: 'string', default: '30' }, 'push-samples': { type: 'string', default: '20000' },
+  'push-rate': { type: 'string', default: '333' }, 'push-seconds': { type: 'string', default: '20' },
 } });
 const ROOT = join(import.meta.dirname, '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -134,39 +137,61 @@ if (!values['skip-report']) {
 }
 
 if (!values['skip-push']) {
-  // 2. The push path: one agent's outbox as the agent uses it, appending each run's two
-  // samples (one transaction per run) while its sender pushes them to VictoriaMetrics: the
-  // samples/s sustained end to end (appended, sent and acknowledged) and the CPU per sample.
-  const vm = await startVm();
-  try {
-    const N = Number(values['push-samples']);
-    const dataDir = join(work, 'agent');
-    mkdirSync(dataDir, { recursive: true });
-    openStore(dataDir).close(); // creates and migrates the store the outbox lives in
-    const outbox = openOutbox({ dataDir, metrics: createMetrics({ region: 'bench', version: 'bench', defaultMetrics: false }), log: pino({ level: 'silent' }) });
-    const cfg = parseConfig(`remote_write:\n  - { name: vm, url: "${vm.url}/api/v1/write", queue_config: { max_samples_per_send: 2000, batch_send_deadline: 1s } }\n`, 'bench.yaml');
-    await outbox.setRemotes(cfg.remote_write);
-    const labels = (name: string, t: string): OutboxSample['labels'] => [['__name__', name], ['agent', 'a-eu'], ['region', 'eu'], ['target', t]];
-    const series = TARGETS.map((t) => [labels(OUTCOME_METRIC, t), labels(INTERVAL_METRIC, t)] as const);
-    const c0 = process.cpuUsage();
-    const a0 = performance.now();
-    for (let k = 0; k < N / 2; k++) {
-      const ti = k % TARGETS.length;
-      const ts = START + Math.floor(k / TARGETS.length) * STEP + ti;
-      const [s, iv] = series[ti]!;
-      outbox.append([{ labels: s, ts, value: 1 }, { labels: iv, ts, value: 10 }] satisfies OutboxSample[]);
-      // yield now and then, as the agent's event loop does between runs, so the sender sends
-      if (k % 50 === 0) await new Promise((ok) => setImmediate(ok));
+  // 2. The push path: one agent's outbox appending each run's two samples while its sender
+  // pushes them to VictoriaMetrics. First as fast as it goes, one transaction per run (the
+  // samples/s sustained end to end: appended, sent and acknowledged). Then at an agent's pace
+  // (--push-rate runs/s for --push-seconds), the CPU and the disk writes per sample: as the
+  // agent does it (the outbox joined to the store, whose commits take the samples once a
+  // second) and with one transaction per run (the outbox on its own, as the agent did before).
+  const runs = [{ mode: 'per-run', paced: false }, { mode: 'joined', paced: true }, { mode: 'per-run', paced: true }] as const;
+  for (const { mode, paced } of runs) {
+    const vm = await startVm();
+    try {
+      const rate = Number(values['push-rate']);
+      const N = paced ? 2 * rate * Number(values['push-seconds']) : Number(values['push-samples']);
+      const dataDir = join(work, `agent-${mode}-${paced}`);
+      mkdirSync(dataDir, { recursive: true });
+      const store = openStore(dataDir); // creates and migrates the store the outbox lives in
+      if (mode === 'per-run') store.close();
+      const outbox = openOutbox({ dataDir, ...(mode === 'joined' ? { store } : {}), metrics: createMetrics({ region: 'bench', version: 'bench', defaultMetrics: false }), log: pino({ level: 'silent' }) });
+      // The availability sink's commit timer.
+      const commit = mode === 'joined' ? setInterval(() => store.flush(), COMMIT_EVERY) : undefined;
+      const cfg = parseConfig(`remote_write:\n  - { name: vm, url: "${vm.url}/api/v1/write", queue_config: { max_samples_per_send: 2000, batch_send_deadline: 1s } }\n`, 'bench.yaml');
+      await outbox.setRemotes(cfg.remote_write);
+      const labels = (name: string, t: string): OutboxSample['labels'] => [['__name__', name], ['agent', 'a-eu'], ['region', 'eu'], ['target', t]];
+      const series = TARGETS.map((t) => [labels(OUTCOME_METRIC, t), labels(INTERVAL_METRIC, t)] as const);
+      const w0 = writeBytes(process.pid);
+      const c0 = process.cpuUsage();
+      const a0 = performance.now();
+      for (let k = 0; k < N / 2; k++) {
+        const ti = k % TARGETS.length;
+        const ts = START + Math.floor(k / TARGETS.length) * STEP + ti;
+        const [s, iv] = series[ti]!;
+        outbox.append([{ labels: s, ts, value: 1 }, { labels: iv, ts, value: 10 }] satisfies OutboxSample[]);
+        if (paced) {
+          // rate runs/s: the next run is due at a0 + (k + 1) / rate s
+          const wait = a0 + ((k + 1) * 1000) / rate - performance.now();
+          if (wait > 1) await new Promise((ok) => setTimeout(ok, wait));
+        } else if (k % 50 === 0) {
+          // yield now and then, as the agent's event loop does between runs, so the sender sends
+          await new Promise((ok) => setImmediate(ok));
+        }
+      }
+      const appendSecs = (performance.now() - a0) / 1000;
+      await outbox.drained();
+      const totalSecs = (performance.now() - a0) / 1000;
+      const cpu = process.cpuUsage(c0);
+      const written = writeBytes(process.pid) - w0;
+      clearInterval(commit);
+      await outbox.close();
+      if (mode === 'joined') store.close();
+      const what = mode === 'joined' ? 'joined to the store (the agent: one commit a second)' : 'one transaction per run of 2';
+      rows.push([`outbox, ${what}: ${fmt(N)} samples ${paced ? `at ${fmt(rate)} runs/s` : 'as fast as it goes'}, sent to VictoriaMetrics`, `${totalSecs.toFixed(1)} s (appends ${appendSecs.toFixed(1)} s)`,
+        `${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`, paced ? `${fmt((written / totalSecs) / 1000)} kB/s written` : `${fmt(N / totalSecs)} samples/s`,
+        `${((cpu.user + cpu.system) / N).toFixed(1)} us CPU/sample, ${fmt(written / N)} bytes written/sample`]);
+    } finally {
+      await vm.stop();
     }
-    const appendSecs = (performance.now() - a0) / 1000;
-    await outbox.drained();
-    const totalSecs = (performance.now() - a0) / 1000;
-    const cpu = process.cpuUsage(c0);
-    await outbox.close();
-    rows.push([`outbox: ${fmt(N)} samples appended (1 transaction per run of 2) and sent to VictoriaMetrics`, `${totalSecs.toFixed(1)} s (appends ${appendSecs.toFixed(1)} s)`,
-      `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`, `${fmt(N / totalSecs)} samples/s`, `${((cpu.user + cpu.system) / N).toFixed(1)} us CPU/sample`]);
-  } finally {
-    await vm.stop();
   }
 }
 
