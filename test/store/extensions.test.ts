@@ -11,7 +11,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import { openOutbox } from '../../src/fleet/outbox.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { openStore, storePath, type Store } from '../../src/store/index.ts';
+import { SCHEMA_VERSION, openStore, storePath, type Store } from '../../src/store/index.ts';
+import { MIGRATIONS } from '../../src/store/schema.ts';
 import { freePort } from '../support/coturn.ts';
 
 const stores: Store[] = [];
@@ -176,5 +177,35 @@ describe('extensions of open segments', () => {
     } finally {
       await outbox.close();
     }
+  });
+});
+
+describe('a store from before the extensions table (schema version 3)', () => {
+  it('is migrated in place, keeps its timeline, and its open segment goes on', () => {
+    const d = tmp();
+    // The store as slaprobe with schema 3 left it: the first three migrations, a closed
+    // segment and the open one it extended in place.
+    const old = new DatabaseSync(storePath(d));
+    old.exec('PRAGMA journal_mode = WAL');
+    for (let v = 0; v < 3; v++) old.exec(MIGRATIONS[v]!);
+    old.exec(`PRAGMA application_id = ${0x534c4150}; PRAGMA user_version = 3`);
+    old.exec(`INSERT INTO segments (target, region, state, start, last, "end", seen, runs, open) VALUES
+      ('api', 'eu', 0, 0, 20000, 30000, 0, 3, 0),
+      ('api', 'eu', 1, 30000, 90000, 100000, 30000, 7, 1)`);
+    old.close();
+    const w = track(openStore(d));
+    const v = new DatabaseSync(storePath(d), { readOnly: true });
+    expect(v.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
+    expect(v.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'").get()).toEqual({ n: 1 });
+    v.close();
+    expect(spans(w)).toEqual([['down', 0, 30], ['up', 30, 100]]);
+    w.recordOutcome('api', 'eu', { t: 100_000, success: true }, I);
+    expect(w.uncommitted()).toBe(1);
+    w.close();
+    const r = track(openStore(d, { readOnly: true }));
+    expect(spans(r)).toEqual([['down', 0, 30], ['up', 30, 110]]);
+    const raw = new DatabaseSync(storePath(d), { readOnly: true });
+    expect(raw.prepare('SELECT runs FROM segments WHERE open = 1').get()).toEqual({ runs: 8 });
+    raw.close();
   });
 });
