@@ -277,6 +277,10 @@ export function openOutbox(deps: OutboxDeps): Outbox {
   return {
     append(samples) {
       if (samples.length === 0 || senders.length === 0) return;
+      // Refused here, not in the commit: joined to the store, a row that fails to insert
+      // would fail the store's commit, and every commit after it, timeline and all.
+      const bad = samples.find((s) => !Number.isFinite(s.value) || !Number.isSafeInteger(s.ts));
+      if (bad) throw new Error(`remote write: a sample of ${JSON.stringify(Object.fromEntries(bad.labels))} has value ${bad.value} at ${bad.ts}; values must be finite numbers and timestamps whole Unix ms. The run's samples are not recorded`);
       if (deps.store) {
         // The store's commits failing (disk full): bounded, as a failing insert was before.
         if (buffer.length + samples.length > MAX_UNCOMMITTED) {

@@ -174,6 +174,13 @@ describe('extensions of open segments', () => {
       expect(w.uncommitted()).toBe(0);
       expect(rows()).toEqual([0, 10, 20, 30, 40]);
       expect(spans(w)).toEqual([['up', 0, 40], ['down', 40, 50]]);
+      // A sample the table cannot hold is refused by append, so it never fails the store's commits.
+      expect(() => outbox.append([{ labels: [['__name__', 'slaprobe_run_success'], ['target', 'api']], ts: 50_000, value: Number.NaN }])).toThrow(/value NaN at 50000; values must be finite/);
+      expect(() => outbox.append([{ labels: [['__name__', 'slaprobe_run_success'], ['target', 'api']], ts: 50_000.5, value: 1 }])).toThrow(/timestamps whole Unix ms/);
+      run(50, false);
+      w.flush();
+      expect(rows()).toEqual([0, 10, 20, 30, 40, 50]);
+      expect(spans(w)).toEqual([['up', 0, 40], ['down', 40, 60]]);
     } finally {
       await outbox.close();
     }
