@@ -6,8 +6,8 @@
 // page cache) when the statement returns, so a killed process (kill -9, OOM) loses nothing
 // committed; only a power loss or kernel crash can lose the last commits, and never corrupts
 // the database. Losing them makes those seconds unknown, never up. FULL would add an fsync
-// to every probe result (about 1 ms each on a VM disk) for no gain against the failure the
-// agent meets in operation, the killed process.
+// to every commit (about 1 ms each on a VM disk) for no gain against the failure the agent
+// meets in operation, the killed process.
 //
 // Write volume: a run that only extends its target's open segment is not committed on its
 // own. The store keeps the latest extent of each open segment in memory and appends them to
