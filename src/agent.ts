@@ -101,7 +101,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const lock = lockDataDir(config.agent.data_dir);
     let opened: Store;
     try {
-      opened = openStore(config.agent.data_dir);
+      opened = openStore(config.agent.data_dir, { owner: true });
     } catch (e) {
       lock.release();
       throw e;

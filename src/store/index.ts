@@ -126,6 +126,12 @@ export interface OpenStoreOptions {
   mustExist?: boolean;
   /** Open for reading only (reports): works on a store this user cannot write. */
   readOnly?: boolean;
+  /**
+   * The agent, which holds the data dir's lock: the only process that records runs, so the
+   * extensions in the table are all its own, and its reads take them from its memory.
+   * Any other opener (a report, `exclude`, a test beside a live agent) reads the table.
+   */
+  owner?: boolean;
   /** Tests: fold the extensions at this many rows (default: two per open segment, at least FOLD_MIN). */
   foldAt?: number;
 }
@@ -376,11 +382,13 @@ function createStore(db: DatabaseSync, file: string, opts: OpenStoreOptions): St
   // A writer starts from a whole timeline: a killed agent's last extensions are folded in.
   if (ext && Number((ext.count.get() as { n: number }).n) > 0) tx(foldNow);
 
-  // A reader (another process, a live store): the latest extent per open segment from the
-  // extensions table, read incrementally by id. A fold empties the table (the rows are in the
-  // segments then), which a lowest id above the cached one shows: the cache starts again.
-  const extBounds = readOnly ? q('SELECT min(id) AS lo, max(id) AS hi FROM extensions') : undefined;
-  const extSince = readOnly ? q('SELECT id, segment, "end" FROM extensions WHERE id > ? ORDER BY id') : undefined;
+  // Any opener but the agent (a report on a live store, `exclude`): the latest extent per
+  // open segment from the extensions table, read incrementally by id. A fold empties the
+  // table (the rows are in the segments then), which a lowest id above the cached one
+  // shows: the cache starts again.
+  const readsTable = opts.owner !== true;
+  const extBounds = readsTable ? q('SELECT min(id) AS lo, max(id) AS hi FROM extensions') : undefined;
+  const extSince = readsTable ? q('SELECT id, segment, "end" FROM extensions WHERE id > ? ORDER BY id') : undefined;
   const seen = { lo: 0, hi: 0, ends: new Map<number, number>() };
   const readExtensions = () => {
     const b = extBounds!.get() as { lo: number | null; hi: number | null };
@@ -435,7 +443,7 @@ function createStore(db: DatabaseSync, file: string, opts: OpenStoreOptions): St
     },
     targetSpans(target, from, to, now) {
       let rows: (SegmentRow & { open: number })[];
-      if (readOnly) {
+      if (readsTable) {
         // One read transaction: the segments and the extensions of one snapshot.
         db.exec('BEGIN');
         try {
@@ -450,9 +458,10 @@ function createStore(db: DatabaseSync, file: string, opts: OpenStoreOptions): St
       const byRegion = new Map<string, Span<TargetState>[]>();
       for (const r of rows) {
         if (r.open === 1) {
-          const latest = readOnly ? seen.ends.get(r.id) : open.get(`${target}\0${r.region}`);
-          if (typeof latest === 'number') r.end = latest;
-          else if (latest?.id === r.id) r.end = latest.seg.end;
+          // This process's own extent first (it may be newer than its last commit), then the table's.
+          const mine = open.get(`${target}\0${r.region}`);
+          const end = mine?.id === r.id ? mine.seg.end : seen.ends.get(r.id);
+          if (end !== undefined) r.end = end;
           if (r.end <= from) continue;
         }
         const end = Math.min(r.end, now);

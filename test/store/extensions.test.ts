@@ -60,6 +60,21 @@ describe('extensions of open segments', () => {
     expect(spans(r)).toEqual([['up', 0, 52]]);
   });
 
+  it('a second writer beside the agent (exclude, a test) reads the agent\'s extensions from the table', () => {
+    const d = tmp();
+    const agent = track(openStore(d, { owner: true }));
+    agent.recordOutcome('api', 'eu', { t: 0, success: true }, I);
+    agent.recordOutcome('api', 'eu', { t: 10_000, success: true }, I);
+    agent.flush();
+    const other = track(openStore(d)); // folds what it finds at open
+    expect(spans(other)).toEqual([['up', 0, 20]]);
+    agent.recordOutcome('api', 'eu', { t: 20_000, success: true }, I);
+    agent.flush(); // appended after the other opened: only the table has it
+    expect(extRows(d)).toBe(1);
+    expect(spans(other)).toEqual([['up', 0, 30]]);
+    expect(spans(agent)).toEqual([['up', 0, 30]]);
+  });
+
   it('a state change commits what is pending with it, and closes the segment at its latest extent', () => {
     const d = tmp();
     const w = track(openStore(d));
