@@ -56,6 +56,16 @@ export interface OutboxDeps {
 }
 
 const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)';
+
+/** A run's samples append() did not take: SLAPROBE_OUTBOX_BAD_SAMPLE, or _UNCOMMITTED while the store's commits fail. */
+export class OutboxRefused extends Error {
+  readonly code: 'SLAPROBE_OUTBOX_BAD_SAMPLE' | 'SLAPROBE_OUTBOX_UNCOMMITTED';
+  constructor(code: OutboxRefused['code'], message: string) {
+    super(message);
+    this.name = 'OutboxRefused';
+    this.code = code;
+  }
+}
 /** Samples that wait for the store's next commit, at most (a second holds a few thousand). */
 const MAX_UNCOMMITTED = 100_000;
 
@@ -280,11 +290,11 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       // Refused here, not in the commit: joined to the store, a row that fails to insert
       // would fail the store's commit, and every commit after it, timeline and all.
       const bad = samples.find((s) => !Number.isFinite(s.value) || !Number.isSafeInteger(s.ts));
-      if (bad) throw new Error(`remote write: a sample of ${JSON.stringify(Object.fromEntries(bad.labels))} has value ${bad.value} at ${bad.ts}; values must be finite numbers and timestamps whole Unix ms. The run's samples are not recorded`);
+      if (bad) throw new OutboxRefused('SLAPROBE_OUTBOX_BAD_SAMPLE', `remote write: a sample of ${JSON.stringify(Object.fromEntries(bad.labels))} has value ${bad.value} at ${bad.ts}; values must be finite numbers and timestamps whole Unix ms. The run's samples are not recorded`);
       if (deps.store) {
         // The store's commits failing (disk full): bounded, as a failing insert was before.
         if (buffer.length + samples.length > MAX_UNCOMMITTED) {
-          throw new Error(`remote write: the store has not committed for a while (${buffer.length} samples wait for it; see slaprobe_store_errors_total); this run's samples are not recorded`);
+          throw new OutboxRefused('SLAPROBE_OUTBOX_UNCOMMITTED', `remote write: the store has not committed for a while (${buffer.length} samples wait for it; see slaprobe_store_errors_total); this run's samples are not recorded`);
         }
         for (const s of samples) buffer.push(s);
         return;
