@@ -177,12 +177,16 @@ function checkHeader(file: string): void {
   }
 }
 
-/** Runs `fn` in one write transaction: all of it is committed, or none. */
-export function transaction(db: DatabaseSync, fn: () => void): void {
-  db.exec('BEGIN IMMEDIATE');
+/**
+ * Runs `fn` in one write transaction: all of it is committed, or none. With `read`, a read
+ * transaction instead: every statement of `fn` sees the same snapshot of the store.
+ */
+export function transaction<T>(db: DatabaseSync, fn: () => T, read = false): T {
+  db.exec(read ? 'BEGIN' : 'BEGIN IMMEDIATE');
   try {
-    fn();
+    const r = fn();
     db.exec('COMMIT');
+    return r;
   } catch (e) {
     db.exec('ROLLBACK');
     throw e;
@@ -442,19 +446,13 @@ function createStore(db: DatabaseSync, file: string, opts: OpenStoreOptions): St
       else if (!degraded && cur) degClose.run(at, cur.id);
     },
     targetSpans(target, from, to, now) {
-      let rows: (SegmentRow & { open: number })[];
-      if (readsTable) {
-        // One read transaction: the segments and the extensions of one snapshot.
-        db.exec('BEGIN');
-        try {
-          rows = spansQ.all(target, from, to) as unknown as (SegmentRow & { open: number })[];
-          readExtensions();
-        } finally {
-          db.exec('COMMIT');
-        }
-      } else {
-        rows = spansQ.all(target, from, to) as unknown as (SegmentRow & { open: number })[];
-      }
+      const segments = () => spansQ.all(target, from, to) as unknown as (SegmentRow & { open: number })[];
+      // Reading the table: the segments and the extensions of one snapshot.
+      const rows = readsTable ? transaction(db, () => {
+        const r = segments();
+        readExtensions();
+        return r;
+      }, true) : segments();
       const byRegion = new Map<string, Span<TargetState>[]>();
       for (const r of rows) {
         if (r.open === 1) {
