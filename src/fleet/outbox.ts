@@ -56,6 +56,10 @@ export interface OutboxDeps {
 }
 
 const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)';
+/** The samples as outbox rows, through `insert` (SQL_INSERT on one connection or the other). */
+const insertRows = (insert: StatementSync, samples: readonly OutboxSample[]) => {
+  for (const s of samples) insert.run(JSON.stringify(s.labels), s.ts, s.value);
+};
 
 /** A run's samples append() did not take: SLAPROBE_OUTBOX_BAD_SAMPLE, or _UNCOMMITTED while the store's commits fail. */
 export class OutboxRefused extends Error {
@@ -276,7 +280,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
     pending: () => buffer.length,
     write(sdb) {
       storeInsert ??= sdb.prepare(SQL_INSERT);
-      for (const s of buffer) storeInsert.run(JSON.stringify(s.labels), s.ts, s.value);
+      insertRows(storeInsert, buffer);
     },
     committed() {
       buffer = [];
@@ -299,9 +303,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
         for (const s of samples) buffer.push(s);
         return;
       }
-      tx(() => {
-        for (const s of samples) insert.run(JSON.stringify(s.labels), s.ts, s.value);
-      });
+      tx(() => insertRows(insert, samples));
       wake();
     },
     async setRemotes(remotes) {
