@@ -24,14 +24,16 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'slaprobe-ext-'));
 const I = 10_000;
 /** [state, start, end] of the target's spans in seconds, uncut. */
 const spans = (s: Store, target = 'api') => s.targetSpans(target, 0, 1e12, 1e12).flatMap((r) => r.spans.map((x) => [x.state, x.start / 1000, x.end / 1000]));
-const extRows = (d: string) => {
+/** The rows of `query` on the store in `d`, read as it stands (read-only, its own connection). */
+const sql = (d: string, query: string) => {
   const db = new DatabaseSync(storePath(d), { readOnly: true });
   try {
-    return Number((db.prepare('SELECT count(*) AS n FROM extensions').get() as { n: number }).n);
+    return db.prepare(query).all() as Record<string, number | string>[];
   } finally {
     db.close();
   }
 };
+const extRows = (d: string) => Number(sql(d, 'SELECT count(*) AS n FROM extensions')[0]!['n']);
 
 describe('extensions of open segments', () => {
   it('the writer sees them at once, a reader once flushed, and the latest row wins', () => {
@@ -119,9 +121,7 @@ describe('extensions of open segments', () => {
     // as it is (close() would commit and fold, so the connection is dropped without it).
     for (const x of targets) w.recordOutcome(x, 'eu', { t: 60_000, success: true }, I);
     expect(w.uncommitted()).toBe(4);
-    const raw = new DatabaseSync(storePath(d));
-    expect(Number((raw.prepare('SELECT count(*) AS n FROM extensions').get() as { n: number }).n)).toBe(4);
-    raw.close();
+    expect(extRows(d)).toBe(4);
     // A new writer folds the rows the killed one left; the uncommitted last runs are lost.
     const w2 = track(openStore(d));
     expect(extRows(d)).toBe(0);
@@ -162,14 +162,7 @@ describe('extensions of open segments', () => {
     // A remote nobody listens on: the sender retries, so every committed sample stays in the table.
     const cfg = parseConfig(`remote_write: [{name: central, url: "http://127.0.0.1:${await freePort()}/api/v1/write", queue_config: {min_backoff: 1s, max_backoff: 1s}}]`, 'c.yaml');
     await outbox.setRemotes(cfg.remote_write);
-    const rows = () => {
-      const db = new DatabaseSync(storePath(d), { readOnly: true });
-      try {
-        return (db.prepare('SELECT ts FROM outbox ORDER BY id').all() as { ts: number }[]).map((r) => r.ts / 1000);
-      } finally {
-        db.close();
-      }
-    };
+    const rows = () => sql(d, 'SELECT ts FROM outbox ORDER BY id').map((r) => Number(r['ts']) / 1000);
     const run = (t: number, ok: boolean) => {
       // As the agent's sinks do: the push sink's samples, then the timeline.
       outbox.append([{ labels: [['__name__', 'slaprobe_run_success'], ['target', 'api']], ts: t * 1000, value: ok ? 1 : 0 }]);
@@ -226,18 +219,14 @@ describe('a store from before the extensions table (schema version 3)', () => {
       ('api', 'eu', 1, 30000, 90000, 100000, 30000, 7, 1)`);
     old.close();
     const w = track(openStore(d));
-    const v = new DatabaseSync(storePath(d), { readOnly: true });
-    expect(v.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
-    expect(v.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'").get()).toEqual({ n: 1 });
-    v.close();
+    expect(sql(d, 'PRAGMA user_version')).toEqual([{ user_version: SCHEMA_VERSION }]);
+    expect(sql(d, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'")).toEqual([{ n: 1 }]);
     expect(spans(w)).toEqual([['down', 0, 30], ['up', 30, 100]]);
     w.recordOutcome('api', 'eu', { t: 100_000, success: true }, I);
     expect(w.uncommitted()).toBe(1);
     w.close();
     const r = track(openStore(d, { readOnly: true }));
     expect(spans(r)).toEqual([['down', 0, 30], ['up', 30, 110]]);
-    const raw = new DatabaseSync(storePath(d), { readOnly: true });
-    expect(raw.prepare('SELECT runs FROM segments WHERE open = 1').get()).toEqual({ runs: 8 });
-    raw.close();
+    expect(sql(d, 'SELECT runs FROM segments WHERE open = 1')).toEqual([{ runs: 8 }]);
   });
 });
