@@ -4,7 +4,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { createSocket } from 'node:dgram';
 import { type AddressInfo, type Socket, createServer as createTcp } from 'node:net';
-import { join } from 'node:path';
+import { NODE } from '../deploy/tools.ts';
 
 export interface Running { url: string; port: number; close(): Promise<void> }
 
@@ -62,9 +62,8 @@ export function httpServer(host = '127.0.0.1'): Promise<Running> {
  * the probe would fail for a reason that is the test's, not the target's.
  */
 export async function httpServerProcess(): Promise<Running> {
-  const node = join(process.cwd(), 'node_modules/.bin/node');
   const script = `const m = await import(${JSON.stringify(import.meta.url)}); const r = await m.httpServer(); process.stdout.write(r.port + '\\n'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
-  const child = spawn(node, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(NODE, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
