@@ -10,13 +10,13 @@ import { uncompress } from 'snappyjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { openOutbox } from '../../src/fleet/outbox.ts';
-import { openStore, storePath } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { storeRows } from '../support/store-rows.ts';
 import { NODE, ROOT, freePort, sleep, tempDir, tool, waitFor } from '../deploy/tools.ts';
 import { makePki } from '../support/certs.ts';
 import { flushOutbox } from '../support/outbox.ts';
@@ -64,24 +64,10 @@ remote_write:
 
 interface Segment { target: string; state: number; start: number; last: number; runs: number }
 
-/** One number from the agent's store, read as it stands (read-only, its own connection). */
-function storeNumber(dataDir: string, sql: string): number {
-  const db = new DatabaseSync(storePath(dataDir), { readOnly: true });
-  try {
-    return Number(Object.values(db.prepare(sql).get() as Record<string, number>)[0]);
-  } finally {
-    db.close();
-  }
-}
+/** One number from the agent's store, read as it stands. */
+const storeNumber = (dataDir: string, sql: string): number => Number(Object.values(storeRows(dataDir, sql)[0]!)[0]);
 
-function segments(dataDir: string): Segment[] {
-  const db = new DatabaseSync(storePath(dataDir), { readOnly: true });
-  try {
-    return db.prepare('SELECT target, state, start, last, runs FROM segments ORDER BY target, start').all() as unknown as Segment[];
-  } finally {
-    db.close();
-  }
-}
+const segments = (dataDir: string): Segment[] => storeRows(dataDir, 'SELECT target, state, start, last, runs FROM segments ORDER BY target, start') as unknown as Segment[];
 
 /**
  * Checks the store's series against the agent's timeline: each segment's runs are there, at

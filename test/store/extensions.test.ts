@@ -14,6 +14,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { SCHEMA_VERSION, openStore, storePath, type Store } from '../../src/store/index.ts';
 import { MIGRATIONS } from '../../src/store/schema.ts';
 import { freePort } from '../support/coturn.ts';
+import { storeRows } from '../support/store-rows.ts';
 
 const stores: Store[] = [];
 const track = (s: Store) => (stores.push(s), s);
@@ -24,16 +25,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'slaprobe-ext-'));
 const I = 10_000;
 /** [state, start, end] of the target's spans in seconds, uncut. */
 const spans = (s: Store, target = 'api') => s.targetSpans(target, 0, 1e12, 1e12).flatMap((r) => r.spans.map((x) => [x.state, x.start / 1000, x.end / 1000]));
-/** The rows of `query` on the store in `d`, read as it stands (read-only, its own connection). */
-const sql = (d: string, query: string) => {
-  const db = new DatabaseSync(storePath(d), { readOnly: true });
-  try {
-    return db.prepare(query).all() as Record<string, number | string>[];
-  } finally {
-    db.close();
-  }
-};
-const extRows = (d: string) => Number(sql(d, 'SELECT count(*) AS n FROM extensions')[0]!['n']);
+const extRows = (d: string) => Number(storeRows(d, 'SELECT count(*) AS n FROM extensions')[0]!['n']);
 
 describe('extensions of open segments', () => {
   it('the writer sees them at once, a reader once flushed, and the latest row wins', () => {
@@ -162,7 +154,7 @@ describe('extensions of open segments', () => {
     // A remote nobody listens on: the sender retries, so every committed sample stays in the table.
     const cfg = parseConfig(`remote_write: [{name: central, url: "http://127.0.0.1:${await freePort()}/api/v1/write", queue_config: {min_backoff: 1s, max_backoff: 1s}}]`, 'c.yaml');
     await outbox.setRemotes(cfg.remote_write);
-    const rows = () => sql(d, 'SELECT ts FROM outbox ORDER BY id').map((r) => Number(r['ts']) / 1000);
+    const rows = () => storeRows(d, 'SELECT ts FROM outbox ORDER BY id').map((r) => Number(r['ts']) / 1000);
     const run = (t: number, ok: boolean) => {
       // As the agent's sinks do: the push sink's samples, then the timeline.
       outbox.append([{ labels: [['__name__', 'slaprobe_run_success'], ['target', 'api']], ts: t * 1000, value: ok ? 1 : 0 }]);
@@ -219,14 +211,14 @@ describe('a store from before the extensions table (schema version 3)', () => {
       ('api', 'eu', 1, 30000, 90000, 100000, 30000, 7, 1)`);
     old.close();
     const w = track(openStore(d));
-    expect(sql(d, 'PRAGMA user_version')).toEqual([{ user_version: SCHEMA_VERSION }]);
-    expect(sql(d, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'")).toEqual([{ n: 1 }]);
+    expect(storeRows(d, 'PRAGMA user_version')).toEqual([{ user_version: SCHEMA_VERSION }]);
+    expect(storeRows(d, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'")).toEqual([{ n: 1 }]);
     expect(spans(w)).toEqual([['down', 0, 30], ['up', 30, 100]]);
     w.recordOutcome('api', 'eu', { t: 100_000, success: true }, I);
     expect(w.uncommitted()).toBe(1);
     w.close();
     const r = track(openStore(d, { readOnly: true }));
     expect(spans(r)).toEqual([['down', 0, 30], ['up', 30, 110]]);
-    expect(sql(d, 'SELECT runs FROM segments WHERE open = 1')).toEqual([{ runs: 8 }]);
+    expect(storeRows(d, 'SELECT runs FROM segments WHERE open = 1')).toEqual([{ runs: 8 }]);
   });
 });
