@@ -1,5 +1,5 @@
 // The durable outbox: every pushed sample is committed to the local store (table `outbox`,
-// schema version 2) before anything is sent. In the agent it joins the store's commits (the
+// schema version 2; its label sets in `outbox_series` since version 5) before anything is sent. In the agent it joins the store's commits (the
 // store's "Write volume"): a run's samples are committed in the same transaction as the run's
 // timeline, once a second or at once with a state change, so a kill -9 loses the last
 // second's samples only with the same runs of the local timeline, never one without the
@@ -30,7 +30,8 @@ export interface OutboxSample {
   value: number;
 }
 
-interface Row { id: number; series: string; ts: number; value: number }
+/** An outbox row with its label set's JSON (null: the label set is missing, never expected). */
+interface Row { id: number; series: string | null; ts: number; value: number }
 
 export interface Outbox {
   /** Commits the samples, in one transaction, and wakes the senders. */
@@ -55,11 +56,28 @@ export interface OutboxDeps {
   now?: () => number;
 }
 
-const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) VALUES (?, ?, ?)';
-/** The samples as outbox rows, through `insert` (SQL_INSERT on one connection or the other). */
-const insertRows = (insert: StatementSync, samples: readonly OutboxSample[]) => {
-  for (const s of samples) insert.run(JSON.stringify(s.labels), s.ts, s.value);
+// Each label set is stored once (outbox_series, schema version 5), and a row holds its id:
+// a pending sample takes about 22 bytes of the store instead of 133 with its labels as JSON.
+// A row is inserted from its label set's row, so a sample of a known series is one statement;
+// a new series is inserted first, then the row. Both in the caller's transaction, so a row
+// never points at a label set that a prune (pruneSeries) removed.
+const SQL_SERIES = 'INSERT OR IGNORE INTO outbox_series (labels) VALUES (?)';
+const SQL_INSERT = 'INSERT INTO outbox (series, ts, value) SELECT id, ?, ? FROM outbox_series WHERE labels = ?';
+interface Inserts { series: StatementSync; row: StatementSync }
+const prepareInserts = (db: DatabaseSync): Inserts => ({ series: db.prepare(SQL_SERIES), row: db.prepare(SQL_INSERT) });
+/** The samples as outbox rows, on one connection or the other, inside the caller's transaction. */
+const insertRows = (ins: Inserts, samples: readonly OutboxSample[]) => {
+  for (const s of samples) {
+    const labels = JSON.stringify(s.labels);
+    if (Number(ins.row.run(s.ts, s.value, labels).changes) === 1) continue;
+    ins.series.run(labels);
+    ins.row.run(s.ts, s.value, labels);
+  }
 };
+/** Label sets no row refers to are dropped once the backlog is at most this many rows, */
+const SERIES_PRUNE_ROWS = 100_000;
+/** and at most once in this long (ms): the check scans what is left of the outbox. */
+const SERIES_PRUNE_EVERY = 3_600_000;
 
 /** A run's samples append() did not take: SLAPROBE_OUTBOX_BAD_SAMPLE, or _UNCOMMITTED while the store's commits fail. */
 export class OutboxRefused extends Error {
@@ -87,16 +105,20 @@ export function openOutbox(deps: OutboxDeps): Outbox {
   // commit (about 1,000 samples/s from one agent). NORMAL in WAL mode, as the store's own
   // connection has: a kill -9 loses no commit; only an OS crash can lose the last ones.
   db.exec('PRAGMA synchronous = NORMAL');
-  const insert = db.prepare(SQL_INSERT);
+  const inserts = prepareInserts(db);
   const cursorQ = db.prepare('SELECT last_id FROM outbox_cursors WHERE remote = ?');
   const cursorNew = db.prepare('INSERT OR IGNORE INTO outbox_cursors (remote, last_id) VALUES (?, (SELECT coalesce(max(id), 0) FROM outbox))');
   const cursorSet = db.prepare('UPDATE outbox_cursors SET last_id = ? WHERE remote = ? AND last_id < ?');
-  const batchQ = db.prepare('SELECT id, series, ts, value FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
+  // LEFT JOIN: a row whose label set is missing is still read (and refused, counted), not skipped.
+  const batchQ = db.prepare('SELECT o.id, s.labels AS series, o.ts, o.value FROM outbox o LEFT JOIN outbox_series s ON s.id = o.series WHERE o.id > ? ORDER BY o.id LIMIT ?');
   const countQ = db.prepare('SELECT count(*) AS n FROM outbox WHERE id > ?');
   const countUpTo = db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM outbox WHERE id > ? LIMIT ?)');
   const oldestQ = db.prepare('SELECT ts FROM outbox WHERE id > ? ORDER BY id LIMIT 1');
   const maxIdQ = db.prepare('SELECT coalesce(max(id), 0) AS id FROM outbox');
   const prune = db.prepare('DELETE FROM outbox WHERE id <= ?');
+  const rowsLeft = db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM outbox LIMIT ?)');
+  const pruneSeries = db.prepare('DELETE FROM outbox_series WHERE id NOT IN (SELECT series FROM outbox)');
+  let seriesPrunedAt = -Infinity;
 
   const tx = (fn: () => void) => transaction(db, fn);
 
@@ -117,6 +139,12 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       const names = senders.map((s) => s.cfg.name);
       const min = Math.min(...names.map(cursor));
       if (Number.isFinite(min) && min > 0) prune.run(min);
+      // Label sets of targets since removed: dropped when few rows are left to scan.
+      const t = now();
+      if (t - seriesPrunedAt >= SERIES_PRUNE_EVERY && Number((rowsLeft.get(SERIES_PRUNE_ROWS + 1) as { n: number }).n) <= SERIES_PRUNE_ROWS) {
+        pruneSeries.run();
+        seriesPrunedAt = t;
+      }
     });
   };
 
@@ -167,7 +195,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
         rejectLog.suppressed += rows.length;
         return;
       }
-      const first = JSON.parse(rows[0]!.series) as [string, string][];
+      const first = rows[0]!.series === null ? [] : JSON.parse(rows[0]!.series) as [string, string][];
       log.error({
         remote: cfg.name, status: o.status, answer: o.detail, samples: rows.length, suppressed_since_last_line: rejectLog.suppressed,
         series: Object.fromEntries(first), timestamp: new Date(rows[0]!.ts).toISOString(),
@@ -177,13 +205,20 @@ export function openOutbox(deps: OutboxDeps): Outbox {
 
     /** Sends `rows` (contiguous, oldest first); a sample-level refusal is narrowed by halving. */
     const deliver = async (rows: Row[]): Promise<'done' | 'retry'> => {
-      const o = await client.send(toSeries(rows), abort.signal);
+      // A row whose label set is missing cannot be sent: it goes with its batch, counted as
+      // failed once the batch is done with. Only a store edited by hand has one.
+      const orphans = rows.reduce((n, r) => n + (r.series === null ? 1 : 0), 0);
+      const o = orphans === rows.length ? undefined : await client.send(toSeries(rows), abort.signal);
       if (abort.signal.aborted) return 'retry';
       const last = rows[rows.length - 1]!.id;
-      if (o.result === 'sent') {
+      if (!o || o.result === 'sent') {
         advance(cfg.name, last);
-        m.remoteWriteSent.inc(l, rows.length);
-        m.remoteWriteLastSuccess.set(l, now() / 1000);
+        m.remoteWriteSent.inc(l, rows.length - orphans);
+        if (orphans > 0) {
+          m.remoteWriteFailed.inc(l, orphans);
+          log.error({ remote: cfg.name, samples: orphans, first_id: rows.find((r) => r.series === null)!.id }, `remote write: ${orphans} sample${orphans === 1 ? '' : 's'} in the outbox ha${orphans === 1 ? 's' : 've'} no label set (table outbox_series); counted in slaprobe_remote_write_samples_failed_total and not sent`);
+        }
+        if (o) m.remoteWriteLastSuccess.set(l, now() / 1000);
         return 'done';
       }
       if (o.result === 'retry') {
@@ -275,12 +310,12 @@ export function openOutbox(deps: OutboxDeps): Outbox {
 
   // Joined to the store: samples wait here for its next commit, written on its connection.
   let buffer: OutboxSample[] = [];
-  let storeInsert: StatementSync | undefined;
+  let storeInserts: Inserts | undefined;
   deps.store?.join({
     pending: () => buffer.length,
     write(sdb) {
-      storeInsert ??= sdb.prepare(SQL_INSERT);
-      insertRows(storeInsert, buffer);
+      storeInserts ??= prepareInserts(sdb);
+      insertRows(storeInserts, buffer);
     },
     committed() {
       buffer = [];
@@ -303,7 +338,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
         for (const s of samples) buffer.push(s);
         return;
       }
-      tx(() => insertRows(insert, samples));
+      tx(() => insertRows(inserts, samples));
       wake();
     },
     async setRemotes(remotes) {
@@ -329,6 +364,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
 function toSeries(rows: readonly Row[]): Series[] {
   const by = new Map<string, { ts: number; value: number }[]>();
   for (const r of rows) {
+    if (r.series === null) continue;
     let l = by.get(r.series);
     if (!l) by.set(r.series, (l = []));
     l.push({ ts: r.ts, value: r.value });

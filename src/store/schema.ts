@@ -100,4 +100,29 @@ export const MIGRATIONS: readonly string[] = [
     runs INTEGER NOT NULL
   );
   `,
+  // 5: the outbox's label sets, interned (src/fleet/outbox.ts). A row carried its series as
+  // JSON text, about 100 of the 257 bytes each pushed sample wrote; now each label set is
+  // stored once and a row holds its id. The rows keep their ids and the table its
+  // AUTOINCREMENT sequence (carried from the renamed table), so no remote's cursor moves.
+  `
+  CREATE TABLE outbox_series (
+    id INTEGER PRIMARY KEY,
+    labels TEXT NOT NULL UNIQUE -- JSON [[name, value], ...] sorted by name, __name__ included
+  );
+  INSERT OR IGNORE INTO outbox_series (labels) SELECT series FROM outbox ORDER BY id;
+  ALTER TABLE outbox RENAME TO outbox_v4;
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series INTEGER NOT NULL, -- outbox_series.id
+    ts INTEGER NOT NULL,     -- Unix ms: the run's start
+    value REAL NOT NULL
+  );
+  INSERT INTO outbox (id, series, ts, value)
+    SELECT o.id, s.id, o.ts, o.value FROM outbox_v4 o JOIN outbox_series s ON s.labels = o.series ORDER BY o.id;
+  UPDATE sqlite_sequence SET seq = max(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'outbox_v4')) WHERE name = 'outbox'
+    AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_v4');
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', seq FROM sqlite_sequence
+    WHERE name = 'outbox_v4' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox');
+  DROP TABLE outbox_v4;
+  `,
 ];
