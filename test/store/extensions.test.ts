@@ -191,6 +191,23 @@ describe('extensions of open segments', () => {
       w.flush();
       expect(rows()).toEqual([0, 10, 20, 30, 40, 50]);
       expect(spans(w)).toEqual([['up', 0, 40], ['down', 40, 60]]);
+      // At most 100,000 samples wait for the store's next commit (its commits failing, say):
+      // past that append refuses the run's samples, with a code, and keeps what it holds.
+      outbox.append(Array.from({ length: 99_999 }, (_, i) => ({ labels: [['__name__', 'slaprobe_run_success'], ['target', 'many']] as const, ts: 100_000 + i, value: 1 })));
+      expect(refused(1, 200_000)).toBeUndefined();
+      expect(w.uncommitted()).toBe(100_000);
+      let message = '';
+      try {
+        outbox.append([{ labels: [['__name__', 'slaprobe_run_success'], ['target', 'api']], ts: 200_001, value: 1 }]);
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('SLAPROBE_OUTBOX_UNCOMMITTED');
+        message = (e as Error).message;
+      }
+      expect(message).toContain('slaprobe_store_errors_total');
+      expect(w.uncommitted()).toBe(100_000);
+      w.flush();
+      expect(rows()).toHaveLength(6 + 100_000);
+      expect(refused(1, 200_002)).toBeUndefined(); // taken again once committed
     } finally {
       await outbox.close();
     }
