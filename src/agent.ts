@@ -30,6 +30,7 @@ import { type Store, StoreError, openStore } from './store/index.ts';
 import { lockDataDir } from './store/lock.ts';
 import { statusOf } from './status/model.ts';
 import type { Sink } from './sinks/types.ts';
+import { type SinkName, createFanOut } from './sinks/fan-out.ts';
 import { VERSION } from './version.ts';
 
 export interface AgentOptions {
@@ -149,7 +150,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   quality.reload([...config.targets]);
   // The push sink before the quality sink: a run's degraded sample is the verdict in force
   // when the run started; the change the run brings follows at its own time.
-  const sinks: Sink[] = [metricsSink, logSink, ...(push ? [push] : []), quality, availability];
+  const sinks: { name: SinkName; sink: Sink }[] = [
+    { name: 'metrics', sink: metricsSink }, { name: 'log', sink: logSink }, ...(push ? [{ name: 'push' as const, sink: push }] : []),
+    { name: 'quality', sink: quality }, { name: 'availability', sink: availability },
+  ];
   // The reflector first: this agent's own udp-echo targets may be aimed at it.
   let reflector: Reflector | undefined;
   // Absent, not 0, on an agent that serves no reflector: 0 means one is down.
@@ -167,19 +171,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   }
 
   // Scheduler, runner and probes run in the engine worker; results fan out to the sinks here,
-  // one loop, a throwing sink logged and passed over.
+  // one loop, a throwing sink counted, logged and passed over (src/sinks/fan-out.ts).
   const scheduler = startEngine({
     concurrency: config.agent.concurrency,
     log,
-    onResult: (target, result, meta) => {
-      for (const sink of sinks) {
-        try {
-          sink.onResult(target, result, meta);
-        } catch (e) {
-          log.error({ err: e, target: target.name }, 'a result sink failed; the result still reached the other sinks');
-        }
-      }
-    },
+    onResult: createFanOut(sinks, { metrics, log }),
     onSkip: (target) => metrics.runsSkipped.inc({ target }),
     onLateness: (s) => metrics.schedulerLateness.observe(s),
   });

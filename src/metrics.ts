@@ -331,6 +331,14 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
     }),
 
+    // --- sinks --------------------------------------------------------------------------------
+    sinkErrors: new Counter({
+      name: 'slaprobe_sink_errors_total',
+      help: 'Results a sink failed on, by sink (metrics, log, push, quality, availability); the other sinks still got them. push: the run\'s samples were not recorded for remote write (see the log line, at most one a minute per sink).',
+      labelNames: ['sink'] as const,
+      registers: r,
+    }),
+
     // --- store --------------------------------------------------------------------------------
     storeErrors: new Counter({
       name: 'slaprobe_store_errors_total',

@@ -1,6 +1,7 @@
-// Results flow from the runner to the sinks through this one-method interface, in one
-// fan-out loop (src/runner.ts). A sink must not block: it does its I/O in the background and
-// never throws into the runner (the runner logs and counts a throwing sink, then goes on).
+// Results flow from the engine to the sinks through this one-method interface, in one
+// fan-out loop (src/sinks/fan-out.ts). A sink must not block: it does its I/O in the
+// background. One that throws is counted (slaprobe_sink_errors_total), logged at most once a
+// minute, and passed over: the other sinks still get the result.
 import type { Target } from '../config/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 
