@@ -74,7 +74,8 @@ export function defaultRefreshEvery(c: Config): number {
 }
 
 /** What a store access was for: the `op` label of slaprobe_store_errors_total. */
-export type StoreOp = 'outcome' | 'degraded' | 'heartbeat' | 'run' | 'read';
+export const STORE_OPS = ['outcome', 'degraded', 'heartbeat', 'run', 'read'] as const;
+export type StoreOp = (typeof STORE_OPS)[number];
 
 export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink {
   const { store, metrics: m, log } = deps;
@@ -92,6 +93,8 @@ export function createAvailabilitySink(deps: AvailabilityDeps): AvailabilitySink
   let refreshTimer: NodeJS.Timeout | undefined;
 
   const failing = new Set<StoreOp>();
+  // Born at 0, so that increase() (SlaprobeRecordingFailed) counts the first failures.
+  for (const op of STORE_OPS) m.storeErrors.inc({ op }, 0);
   const guard = (what: string, fn: () => void, op: StoreOp = 'read') => {
     try {
       fn();

@@ -2,15 +2,22 @@
 // real process in a mount namespace of its own with its data dir on a 4 MB tmpfs, so the
 // mount vanishes with it; the test fills that tmpfs through /proc/PID/root. Failed writes
 // must be counted (slaprobe_store_errors_total{op}) and make /readyz fail while they last:
-// the time they cover reads as unknown in the report, and whoever scrapes must be told.
+// the time they cover reads as unknown in the report, and whoever scrapes must be told: a real
+// Prometheus with the shipped rules scrapes the agent, and SlaprobeRecordingFailed fires.
 import { closeSync, mkdirSync, mkdtempSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentUrl, killAgents, spawnAgent } from '../support/agent-process.ts';
 import { closedPort } from '../support/servers.ts';
+import { type Prometheus, prometheusConfigForTest, shippedRuleFiles, startPrometheus } from '../deploy/stack.ts';
 
-afterEach(killAgents);
+let prom: Prometheus | undefined;
+afterEach(async () => {
+  await prom?.stop();
+  prom = undefined;
+  await killAgents();
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function poll<T>(fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -52,16 +59,23 @@ targets:
     const readyz = async () => { const r = await fetch(`${http}/readyz`); return { status: r.status, body: await r.text() }; };
     const errors = async () => {
       const m = /slaprobe_store_errors_total\{op="outcome"[^}]*\} (\d+)/.exec(await (await fetch(`${http}/metrics`)).text());
-      return m ? Number(m[1]) : 0;
+      return m ? Number(m[1]) : undefined;
     };
     await poll(async () => ((await readyz()).status === 200 ? true : undefined));
-    expect(await errors()).toBe(0);
+    expect(await errors()).toBe(0); // born at 0: increase() counts the first failures
+    const rules = shippedRuleFiles();
+    prom = await startPrometheus(prometheusConfigForTest({ agent: http, region: 'full', interval: '1s', ruleFiles: Object.keys(rules) }), rules);
+    const firing = async () => ((await prom!.query('ALERTS{alertname="SlaprobeRecordingFailed",alertstate="firing"}')).data?.result ?? []).map((r) => r.metric['cause']);
+    // Scraped at 0 first, so the rule has a start to count from.
+    await poll(async () => ((await prom!.query('slaprobe_store_errors_total{op="outcome"}')).data?.result.length === 1 ? true : undefined));
+    expect(await firing()).toEqual([]);
 
     const filler = join(`/proc/${agent.child.pid}/root`, mnt, 'fill');
     fill(filler);
     const down = await poll(async () => { const r = await readyz(); return r.status === 503 ? r : undefined; });
     expect(down.body).toContain('store writes failing (outcome');
     expect(await errors()).toBeGreaterThan(0);
+    expect(await poll(async () => { const c = await firing(); return c.length > 0 ? c : undefined; })).toEqual(['store_outcome']);
 
     unlinkSync(filler);
     await poll(async () => ((await readyz()).status === 200 ? true : undefined));
