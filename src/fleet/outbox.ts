@@ -141,9 +141,14 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       if (Number.isFinite(min) && min > 0) prune.run(min);
       // Label sets of targets since removed: dropped when few rows are left to scan.
       const t = now();
-      if (t - seriesPrunedAt >= SERIES_PRUNE_EVERY && Number((rowsLeft.get(SERIES_PRUNE_ROWS + 1) as { n: number }).n) <= SERIES_PRUNE_ROWS) {
-        pruneSeries.run();
-        seriesPrunedAt = t;
+      if (t - seriesPrunedAt >= SERIES_PRUNE_EVERY) {
+        if (Number((rowsLeft.get(SERIES_PRUNE_ROWS + 1) as { n: number }).n) <= SERIES_PRUNE_ROWS) {
+          pruneSeries.run();
+          seriesPrunedAt = t;
+        } else {
+          // A backlog being sent: count again in a minute, not at every batch.
+          seriesPrunedAt = t - SERIES_PRUNE_EVERY + 60_000;
+        }
       }
     });
   };
