@@ -39,8 +39,10 @@ describe('quality breach -> degraded service', () => {
     const metrics = async () => (await fetch(`http://127.0.0.1:${agent!.address().port}/metrics`)).text();
     let text = '';
     for (let i = 0; i < 100; i++) {
+      // The log line first, then the scrape: a scrape begun before the change would not show it.
+      const degraded = logs.some((l) => l['service'] === 'meeting' && l['to'] === 'degraded');
       text = await metrics();
-      if (logs.some((l) => l['service'] === 'meeting' && l['to'] === 'degraded')) break;
+      if (degraded) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(text).toMatch(/slaprobe_quality_breached\{target="media",quantity="latency",window="15m",region="local"\} 1/);
