@@ -1,7 +1,8 @@
 // The durable outbox: every pushed sample is committed to the local store (table `outbox`,
-// schema version 2; its label sets in `outbox_series` since version 5) before anything is sent. In the agent it joins the store's commits (the
-// store's "Write volume"): a run's samples are committed in the same transaction as the run's
-// timeline, once a second or at once with a state change, so a kill -9 loses the last
+// schema version 2; its label sets in `outbox_series` since version 5) before anything is
+// sent. In the agent it joins the store's commits (the store's "Write volume"): a run's
+// samples are committed in the same transaction as the run's timeline, once a second or at
+// once with a state change, so a kill -9 loses the last
 // second's samples only with the same runs of the local timeline, never one without the
 // other. Each remote's sender reads the outbox oldest first,
 // in id order, which is also each series' time order. A remote's cursor moves past a batch
@@ -76,8 +77,10 @@ const insertRows = (ins: Inserts, samples: readonly OutboxSample[]) => {
 };
 /** Label sets no row refers to are dropped once the backlog is at most this many rows, */
 const SERIES_PRUNE_ROWS = 100_000;
-/** and at most once in this long (ms): the check scans what is left of the outbox. */
+/** and at most once in this long (ms): the check scans what is left of the outbox; */
 const SERIES_PRUNE_EVERY = 3_600_000;
+/** with a larger backlog, the rows are counted again this much later (ms). */
+const SERIES_PRUNE_RETRY = 60_000;
 
 /** A run's samples append() did not take: SLAPROBE_OUTBOX_BAD_SAMPLE, or _UNCOMMITTED while the store's commits fail. */
 export class OutboxRefused extends Error {
@@ -118,7 +121,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
   const prune = db.prepare('DELETE FROM outbox WHERE id <= ?');
   const rowsLeft = db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM outbox LIMIT ?)');
   const pruneSeries = db.prepare('DELETE FROM outbox_series WHERE id NOT IN (SELECT series FROM outbox)');
-  let seriesPrunedAt = -Infinity;
+  let nextSeriesPrune = -Infinity;
 
   const tx = (fn: () => void) => transaction(db, fn);
 
@@ -141,14 +144,11 @@ export function openOutbox(deps: OutboxDeps): Outbox {
       if (Number.isFinite(min) && min > 0) prune.run(min);
       // Label sets of targets since removed: dropped when few rows are left to scan.
       const t = now();
-      if (t - seriesPrunedAt >= SERIES_PRUNE_EVERY) {
-        if (Number((rowsLeft.get(SERIES_PRUNE_ROWS + 1) as { n: number }).n) <= SERIES_PRUNE_ROWS) {
-          pruneSeries.run();
-          seriesPrunedAt = t;
-        } else {
-          // A backlog being sent: count again in a minute, not at every batch.
-          seriesPrunedAt = t - SERIES_PRUNE_EVERY + 60_000;
-        }
+      if (t >= nextSeriesPrune) {
+        // A backlog being sent: counted again in a minute, not at every batch.
+        const small = Number((rowsLeft.get(SERIES_PRUNE_ROWS + 1) as { n: number }).n) <= SERIES_PRUNE_ROWS;
+        if (small) pruneSeries.run();
+        nextSeriesPrune = t + (small ? SERIES_PRUNE_EVERY : SERIES_PRUNE_RETRY);
       }
     });
   };
