@@ -119,10 +119,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO outbox (id, series, ts, value)
     SELECT o.id, s.id, o.ts, o.value FROM outbox_v4 o JOIN outbox_series s ON s.labels = o.series ORDER BY o.id;
-  UPDATE sqlite_sequence SET seq = max(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'outbox_v4')) WHERE name = 'outbox'
-    AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_v4');
-  INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', seq FROM sqlite_sequence
-    WHERE name = 'outbox_v4' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox');
+  -- The old table's sequence is at least every id it held, copied or pruned: it becomes the new one's.
+  DELETE FROM sqlite_sequence WHERE name = 'outbox';
+  UPDATE sqlite_sequence SET name = 'outbox' WHERE name = 'outbox_v4';
   DROP TABLE outbox_v4;
   `,
 ];
