@@ -14,6 +14,29 @@ export const REDACT_PATHS = [
 export const LOG_FORMATS = ['logfmt', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/**
+ * At most one log line per `every` ms for one cause, so that a failure repeated on every run
+ * or request does not flood the log. `take(n)` answers how many events were passed over since
+ * the last line when a line is due now, or undefined when this one (n events) is passed over.
+ */
+export function lineLimiter(every: number, now: () => number): { take(n?: number): number | undefined } {
+  let at = -Infinity;
+  let suppressed = 0;
+  return {
+    take(n = 1) {
+      const t = now();
+      if (t - at < every) {
+        suppressed += n;
+        return undefined;
+      }
+      const s = suppressed;
+      at = t;
+      suppressed = 0;
+      return s;
+    },
+  };
+}
+
 /** logfmt on a terminal, JSON otherwise. */
 export function defaultLogFormat(): LogFormat {
   return process.stderr.isTTY ? 'logfmt' : 'json';

@@ -19,6 +19,7 @@
 // samples a second do not need shards.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type pino from 'pino';
+import { lineLimiter } from '../log.ts';
 import type { RemoteWriteConfig } from '../config/types.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Store, storePath, transaction } from '../store/index.ts';
@@ -176,8 +177,8 @@ export function openOutbox(deps: OutboxDeps): Outbox {
     // From zero, so that rate() and increase() have a start before the first event.
     for (const c of [m.remoteWriteSent, m.remoteWriteFailed, m.remoteWriteRetries]) c.inc(l, 0);
     let failingSince: number | undefined;
-    let lastRetryLog = 0;
-    let rejectLog = { at: 0, suppressed: 0 };
+    const retryLines = lineLimiter(60_000, now);
+    const rejectLines = lineLimiter(10_000, now);
     let retryAfter = 0;
 
     const sleep = (ms: number, wakeEarly: boolean) => new Promise<void>((resolve) => {
@@ -195,17 +196,13 @@ export function openOutbox(deps: OutboxDeps): Outbox {
     const logReject = (o: Extract<SendOutcome, { result: 'rejected' }>, rows: Row[]) => {
       // A store that refuses everything (wrong URL, a retention limit) would otherwise write a
       // line per sample: one line per 10 s, with the count of the ones not shown.
-      const t = now();
-      if (t - rejectLog.at < 10_000) {
-        rejectLog.suppressed += rows.length;
-        return;
-      }
+      const suppressed = rejectLines.take(rows.length);
+      if (suppressed === undefined) return;
       const first = rows[0]!.series === null ? [] : JSON.parse(rows[0]!.series) as [string, string][];
       log.error({
-        remote: cfg.name, status: o.status, answer: o.detail, samples: rows.length, suppressed_since_last_line: rejectLog.suppressed,
+        remote: cfg.name, status: o.status, answer: o.detail, samples: rows.length, suppressed_since_last_line: suppressed,
         series: Object.fromEntries(first), timestamp: new Date(rows[0]!.ts).toISOString(),
       }, `remote write: ${cfg.name} refused ${rows.length} sample${rows.length === 1 ? '' : 's'} (HTTP ${o.status}); counted in slaprobe_remote_write_samples_failed_total and not sent again`);
-      rejectLog = { at: t, suppressed: 0 };
     };
 
     /** Sends `rows` (contiguous, oldest first); a sample-level refusal is narrowed by halving. */
@@ -230,8 +227,7 @@ export function openOutbox(deps: OutboxDeps): Outbox {
         m.remoteWriteRetries.inc(l);
         const t = now();
         failingSince ??= t;
-        if (t - lastRetryLog >= 60_000) {
-          lastRetryLog = t;
+        if (retryLines.take() !== undefined) {
           log.warn({ remote: cfg.name, status: o.status, code: o.code, answer: o.detail, failing_for_seconds: Math.round((t - failingSince) / 1000) }, `remote write: ${cfg.name} did not take the samples; they stay in the outbox and are retried with backoff`);
         }
         retryAfter = o.retryAfterMs ?? 0;

@@ -5,7 +5,7 @@
 // sink failing on every run of 10,000 targets does not write hundreds of lines a second to a
 // disk that may be the full one.
 import type { Target } from '../config/types.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, lineLimiter } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta, Sink } from './types.ts';
@@ -20,7 +20,7 @@ export function createFanOut(
   deps: { metrics: Metrics; log: Logger; now?: () => number },
 ): (target: Target, result: ProbeResult, meta: RunMeta) => void {
   const now = deps.now ?? Date.now;
-  const logged = new Map<SinkName, { at: number; suppressed: number }>();
+  const lines = new Map<SinkName, ReturnType<typeof lineLimiter>>();
   for (const { name } of sinks) deps.metrics.sinkErrors.inc({ sink: name }, 0);
   return (target, result, meta) => {
     for (const { name, sink } of sinks) {
@@ -28,17 +28,14 @@ export function createFanOut(
         sink.onResult(target, result, meta);
       } catch (e) {
         deps.metrics.sinkErrors.inc({ sink: name });
-        const t = now();
-        const l = logged.get(name);
-        if (l && t - l.at < SINK_LOG_EVERY) {
-          l.suppressed++;
-          continue;
-        }
+        const first = !lines.has(name);
+        if (first) lines.set(name, lineLimiter(SINK_LOG_EVERY, now));
+        const suppressed = lines.get(name)!.take();
+        if (suppressed === undefined) continue;
         deps.log.error(
-          { err: e, code: (e as { code?: string }).code, sink: name, target: target.name, ...(l ? { suppressed_since_last_line: l.suppressed } : {}) },
+          { err: e, code: (e as { code?: string }).code, sink: name, target: target.name, ...(first ? {} : { suppressed_since_last_line: suppressed }) },
           `the ${name} sink failed on a result; the other sinks still got it (counted in slaprobe_sink_errors_total; one line a minute per sink)`,
         );
-        logged.set(name, { at: t, suppressed: 0 });
       }
     }
   };
