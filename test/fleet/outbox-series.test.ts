@@ -2,7 +2,6 @@
 // from version 4 keeps its backlog, ids and cursors; label sets no row refers to are pruned,
 // never one a row still needs; a row whose label set is gone is counted, not sent, not lost
 // silently. Against a real VictoriaMetrics on loopback.
-import { mkdirSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +10,9 @@ import { openOutbox } from '../../src/fleet/outbox.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { SCHEMA_VERSION, openStore, storePath } from '../../src/store/index.ts';
-import { APPLICATION_ID, MIGRATIONS } from '../../src/store/schema.ts';
 import { tempDir } from '../deploy/tools.ts';
 import { closedPort } from '../support/servers.ts';
-import { storeRows } from '../support/store-rows.ts';
+import { storeAtVersion, storeRows } from '../support/store-rows.ts';
 import { type Tsdb, startVictoria } from '../support/tsdb.ts';
 
 let vm: Tsdb;
@@ -31,16 +29,6 @@ const remote = (name: string, url: string) => `{name: ${name}, url: "${url}", qu
 const remotes = (...r: string[]) => parseConfig(`remote_write: [${r.join(', ')}]`, 'c.yaml').remote_write;
 const count = (d: string, table: string) => Number(storeRows(d, `SELECT count(*) AS n FROM ${table}`)[0]!['n']);
 const sent = async (metric: string) => Object.fromEntries((await vm.raw(metric)).map((s) => [s.labels['target'], s.samples.map((x) => [x.ts, x.value])]));
-/** A store at schema version 4, as that slaprobe left it, with `fill` run on it. */
-const v4Store = (d: string, fill: (db: DatabaseSync) => void) => {
-  mkdirSync(d, { recursive: true });
-  const db = new DatabaseSync(storePath(d));
-  db.exec('PRAGMA journal_mode = WAL');
-  for (let v = 0; v < 4; v++) db.exec(MIGRATIONS[v]!);
-  db.exec(`PRAGMA application_id = ${APPLICATION_ID}; PRAGMA user_version = 4`);
-  fill(db);
-  db.close();
-};
 const counter = async (m: ReturnType<typeof createMetrics>, name: string, r = 'central') => (await m.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels['remote'] === r)?.value;
 
 describe('outbox label sets (schema 5)', () => {
@@ -49,7 +37,7 @@ describe('outbox label sets (schema 5)', () => {
     const t0 = Date.now() - 60_000;
     // The store as slaprobe with schema 4 left it: rows 11 and 12 sent and pruned (the
     // sequence is at 12), rows 13-15 pending for "central", whose cursor is at 12.
-    v4Store(d, (db) => {
+    storeAtVersion(d, 4, (db) => {
       const ins = db.prepare('INSERT INTO outbox (id, series, ts, value) VALUES (?, ?, ?, ?)');
       ins.run(11, json('m_v4', 'x'), t0, 1);
       ins.run(12, json('m_v4', 'x'), t0 + 1000, 1);
@@ -60,7 +48,7 @@ describe('outbox label sets (schema 5)', () => {
     });
     // A second one, emptied: all its rows pruned, only the sequence says where ids are.
     const e = `${tempDir('outbox-v4-empty')}/data`;
-    v4Store(e, (db) => {
+    storeAtVersion(e, 4, (db) => {
       db.prepare('INSERT INTO outbox (id, series, ts, value) VALUES (?, ?, ?, ?)').run(40, json('m_v4', 'z'), t0, 1);
       db.exec('DELETE FROM outbox');
     });

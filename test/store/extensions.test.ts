@@ -12,9 +12,8 @@ import { openOutbox } from '../../src/fleet/outbox.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { SCHEMA_VERSION, openStore, storePath, type Store } from '../../src/store/index.ts';
-import { MIGRATIONS } from '../../src/store/schema.ts';
 import { freePort } from '../support/coturn.ts';
-import { storeRows } from '../support/store-rows.ts';
+import { storeAtVersion, storeRows } from '../support/store-rows.ts';
 
 const stores: Store[] = [];
 const track = (s: Store) => (stores.push(s), s);
@@ -219,14 +218,9 @@ describe('a store from before the extensions table (schema version 3)', () => {
     const d = tmp();
     // The store as slaprobe with schema 3 left it: the first three migrations, a closed
     // segment and the open one it extended in place.
-    const old = new DatabaseSync(storePath(d));
-    old.exec('PRAGMA journal_mode = WAL');
-    for (let v = 0; v < 3; v++) old.exec(MIGRATIONS[v]!);
-    old.exec(`PRAGMA application_id = ${0x534c4150}; PRAGMA user_version = 3`);
-    old.exec(`INSERT INTO segments (target, region, state, start, last, "end", seen, runs, open) VALUES
+    storeAtVersion(d, 3, (old) => old.exec(`INSERT INTO segments (target, region, state, start, last, "end", seen, runs, open) VALUES
       ('api', 'eu', 0, 0, 20000, 30000, 0, 3, 0),
-      ('api', 'eu', 1, 30000, 90000, 100000, 30000, 7, 1)`);
-    old.close();
+      ('api', 'eu', 1, 30000, 90000, 100000, 30000, 7, 1)`));
     const w = track(openStore(d));
     expect(storeRows(d, 'PRAGMA user_version')).toEqual([{ user_version: SCHEMA_VERSION }]);
     expect(storeRows(d, "SELECT count(*) AS n FROM sqlite_master WHERE name = 'extensions'")).toEqual([{ n: 1 }]);
