@@ -9,16 +9,15 @@ import { PROBES } from '../probes/index.ts';
 import { packetWorkerHeap } from '../probes/train/index.ts';
 import { icmpStreamProbe, retainStreams, stopStreams } from './ping-stream.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
+import { quietStacks } from './stacks.ts';
 
 // First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
 // every module of src/) this module stops here.
 const port = parentPort;
 if (!port) throw new Error('the engine worker must run in a worker thread (src/engine/index.ts starts it)');
-// undici builds an error or two for every connection used once (InformationalError 'reset'
-// when the response ends, SocketError 'closed' when the socket goes), and capturing and
-// formatting ten stack frames for each was about a tenth of this thread's CPU at 500
-// probes/s (--cpu-prof, docs/bench-core.md). Four frames still locate a probe's bug.
-Error.stackTraceLimit = 4;
+// Errors keep one frame, undici's none (stacks.ts): their stacks were about a fifth of
+// this thread's CPU per HTTP probe.
+quietStacks();
 // Messages go out in batches, at most every BATCH_MS: one postMessage per probe was half
 // the engine's CPU at 500 probes/s (docs/bench-core.md). The delay is in delivery only;
 // every time was measured when it happened.
