@@ -123,11 +123,14 @@ export const httpProbe: ProbeFn = async (target, signal) => {
       }
       return { success: true, ...base };
     } finally {
-      // close() ends an idle connection quietly; destroy() without an error builds an Error
-      // (stack trace included) on every probe. A request still in flight (abort, too_large)
+      // After a response read to its end undici has already destroyed the connection
+      // (pipelining 0 resets every socket after its response), so the client holds nothing
+      // and is left to the garbage collector: close() would build promises and an error
+      // (ClientDestroyedError) to say so, about a tenth of a probe's CPU. Should the socket
+      // still be open, close() ends it quietly. A request still in flight (abort, too_large)
       // is torn down by destroy().
-      if (clean) client.close().catch(() => undefined);
-      else client.destroy().catch(() => undefined);
+      if (!clean) client.destroy().catch(() => undefined);
+      else if (conn && !conn.socket.destroyed) client.close().catch(() => undefined);
     }
   }
 };

@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpTarget } from '../../src/config/types.ts';
 import { httpProbe } from '../../src/probes/http.ts';
@@ -172,5 +175,40 @@ describe('http probe against real loopback servers', () => {
       expect(r.success).toBe(true);
       expect(r.http?.remoteAddress).toBe('::1');
     } finally { await s6.close(); }
+  });
+
+  it('leaves no connection open: every run\'s connection is closed when it returns, kept-alive or not', async () => {
+    // Servers that keep every connection alive (5 s), so a connection the probe left open
+    // would still be counted here.
+    const handler = (req: { url?: string }, res: { writeHead(s: number, h?: Record<string, string>): void; end(b?: string): void }) => {
+      if (req.url === '/redirect') { res.writeHead(302, { location: '/ok' }); return res.end(); }
+      if (req.url === '/status/500') { res.writeHead(500); return res.end('no'); }
+      res.writeHead(200, { connection: 'keep-alive' });
+      res.end('ok');
+    };
+    const servers: Server[] = [createServer({ keepAliveTimeout: 5_000 }, handler), createHttpsServer({ cert: pki.valid.cert, key: pki.valid.key, keepAliveTimeout: 5_000 }, handler)];
+    const ports = await Promise.all(servers.map((s) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)))));
+    let accepted = 0;
+    for (const s of servers) s.on('connection', () => { accepted++; });
+    const open = () => Promise.all(servers.map((s) => new Promise<number>((r) => s.getConnections((_e, n) => r(n))))).then((n) => n[0]! + n[1]!);
+    try {
+      const results = [];
+      for (const [scheme, port] of [['http', ports[0]], ['https', ports[1]]] as const) {
+        const base = `${scheme}://127.0.0.1:${port}`;
+        const tlsOpt = scheme === 'https' ? { tls: { ca_file: pki.caFile } } : {};
+        for (let i = 0; i < 3; i++) results.push(await probe({ url: `${base}/ok`, ...tlsOpt }));
+        results.push(await probe({ url: `${base}/redirect`, ...tlsOpt }));
+        results.push(await probe({ url: `${base}/status/500`, ...tlsOpt }));
+      }
+      expect(results.map((r) => r.success)).toEqual([true, true, true, true, false, true, true, true, true, false]);
+      expect(results.map((r) => r.http?.status)).toEqual([200, 200, 200, 200, 500, 200, 200, 200, 200, 500]);
+      // One connection per run and per redirect hop.
+      expect(accepted).toBe(12);
+      const deadline = Date.now() + 3_000;
+      while ((await open()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await open()).toBe(0);
+    } finally {
+      for (const s of servers) { (s as unknown as { closeAllConnections(): void }).closeAllConnections(); s.close(); }
+    }
   });
 });
