@@ -190,6 +190,11 @@ export function queryEndpoint(raw: string): URL {
   return u;
 }
 
+/** How many times a query whose answer broke off is asked again before the read is refused. */
+export const CUT_SHORT_RETRIES = 2;
+/** The start of a query API answer that says it succeeded. */
+const CUT_SHORT = /^\s*\{\s*"status"\s*:\s*"success"/;
+
 export async function readSource(o: ReadSourceOptions): Promise<SourceTimeline> {
   const endpoint = queryEndpoint(o.url);
   const chunk = o.chunk ?? DEFAULT_CHUNK;
@@ -212,40 +217,50 @@ export async function readSource(o: ReadSourceOptions): Promise<SourceTimeline> 
     // (30 s) of now back to now - 30 s, and the newest runs would be missing; others ignore it.
     const body = new URLSearchParams({ query: expr, time: (at / 1000).toFixed(3), nocache: '1' }).toString();
     const where = `${endpoint.origin}${endpoint.pathname} query ${expr} at ${new Date(at).toISOString()}`;
-    let status: number;
-    let text: string;
-    try {
-      const res = await request(endpoint, {
-        method: 'POST', body, ...(dispatcher ? { dispatcher } : {}),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(auth ? { authorization: auth } : {}) },
-        headersTimeout: timeout, bodyTimeout: timeout,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? (e as Error).name;
-      throw new SourceError('SLAPROBE_SOURCE_UNREACHABLE', `${endpoint.origin}: cannot read from the store (${code}: ${(e as Error).message}); check --source, that the store is up, and the TLS options`);
-    }
-    out.queries++;
-    if (status === 401 || status === 403) {
-      throw new SourceError('SLAPROBE_SOURCE_AUTH', `${where}: the store answered ${status} (${text.slice(0, 200).trim()}); check --source.bearer-token-file or --source.basic-auth-*`);
-    }
-    let j: { status?: string; error?: string; errorType?: string; data?: { resultType?: string; result?: unknown } };
-    try {
-      j = JSON.parse(text) as typeof j;
-    } catch {
-      if (status === 200 || status === 404) {
-        throw new SourceError('SLAPROBE_SOURCE_PROTOCOL', `${where}: answered ${status} with something that is not a Prometheus query API answer (${JSON.stringify(text.slice(0, 120))}); --source is the API root, e.g. http://127.0.0.1:8428`);
+    for (let attempt = 0; ; attempt++) {
+      let status: number;
+      let text: string;
+      try {
+        const res = await request(endpoint, {
+          method: 'POST', body, ...(dispatcher ? { dispatcher } : {}),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(auth ? { authorization: auth } : {}) },
+          headersTimeout: timeout, bodyTimeout: timeout,
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? (e as Error).name;
+        throw new SourceError('SLAPROBE_SOURCE_UNREACHABLE', `${endpoint.origin}: cannot read from the store (${code}: ${(e as Error).message}); check --source, that the store is up, and the TLS options`);
       }
-      throw new SourceError('SLAPROBE_SOURCE_QUERY', `${where}: the store answered ${status} (${JSON.stringify(text.slice(0, 200).trim())}); check --source and its auth options`);
+      out.queries++;
+      if (status === 401 || status === 403) {
+        throw new SourceError('SLAPROBE_SOURCE_AUTH', `${where}: the store answered ${status} (${text.slice(0, 200).trim()}); check --source.bearer-token-file or --source.basic-auth-*`);
+      }
+      let j: { status?: string; error?: string; errorType?: string; data?: { resultType?: string; result?: unknown } };
+      try {
+        j = JSON.parse(text) as typeof j;
+      } catch {
+        // An answer that begins as a successful one and breaks off was cut short on its way:
+        // vmauth 1.79, when its read from the store fails, ends the answer to us as if it were
+        // complete (seen at 32,768 bytes). Asked again, at most CUT_SHORT_RETRIES times, with
+        // a warning; never parsed as far as it goes.
+        if (status === 200 && attempt < CUT_SHORT_RETRIES && CUT_SHORT.test(text)) {
+          warn(`${where}: the answer broke off after ${text.length} bytes (a proxy between slaprobe and the store ended it early); asked again`);
+          continue;
+        }
+        if (status === 200 || status === 404) {
+          throw new SourceError('SLAPROBE_SOURCE_PROTOCOL', `${where}: answered ${status} with something that is not a Prometheus query API answer (${JSON.stringify(text.slice(0, 120))}); --source is the API root, e.g. http://127.0.0.1:8428`);
+        }
+        throw new SourceError('SLAPROBE_SOURCE_QUERY', `${where}: the store answered ${status} (${JSON.stringify(text.slice(0, 200).trim())}); check --source and its auth options`);
+      }
+      if (status !== 200 || j.status !== 'success') {
+        throw new SourceError('SLAPROBE_SOURCE_QUERY', `${where}: the store refused the query (${status} ${j.errorType ?? ''}: ${j.error ?? text.slice(0, 200)}); if it names a sample limit, give a smaller --source.chunk`);
+      }
+      if (j.data?.resultType !== 'matrix' || !Array.isArray(j.data.result)) {
+        throw new SourceError('SLAPROBE_SOURCE_PROTOCOL', `${where}: expected a matrix of raw samples, got ${JSON.stringify(j.data?.resultType)}; is this a Prometheus-compatible query API?`);
+      }
+      return j.data.result as Series[];
     }
-    if (status !== 200 || j.status !== 'success') {
-      throw new SourceError('SLAPROBE_SOURCE_QUERY', `${where}: the store refused the query (${status} ${j.errorType ?? ''}: ${j.error ?? text.slice(0, 200)}); if it names a sample limit, give a smaller --source.chunk`);
-    }
-    if (j.data?.resultType !== 'matrix' || !Array.isArray(j.data.result)) {
-      throw new SourceError('SLAPROBE_SOURCE_PROTOCOL', `${where}: expected a matrix of raw samples, got ${JSON.stringify(j.data?.resultType)}; is this a Prometheus-compatible query API?`);
-    }
-    return j.data.result as Series[];
   };
 
   const bad = (msg: string): never => {
