@@ -24,7 +24,15 @@ import { Worker } from 'node:worker_threads';
 export const MAIN_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=30'] as const;
 /** glibc malloc settings for the agent's process (execTuned); the user's own environment wins. */
 export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768', MALLOC_TRIM_THRESHOLD_: '8388608' } as const;
-/** Young generation (maxYoungGenerationSizeMb) of the probe engine and the packet worker. */
+/**
+ * Young generation (maxYoungGenerationSizeMb) of the probe engine and the packet worker, where
+ * no --max-semi-space-size is set (an agent started in-process, as tests do). Under `slaprobe
+ * run` V8 gives MAIN_FLAGS' --max-semi-space-size precedence over a worker's resource limit,
+ * so every isolate has 1 MiB semi-spaces (--trace-gc-nvp: new_space_capacity=1048576 in the
+ * engine). Measured at 500 probes/s, a 4 MiB semi-space for the engine alone cut its
+ * scavenges from 24 to 6 a second but not their total time (the cost is the survivors) for
+ * 6 MiB more heap, so it is not given one (docs/bench-core.md "An eighth look").
+ */
 export const ENGINE_YOUNG_MB = 8;
 export const TRAIN_YOUNG_MB = 8;
 
