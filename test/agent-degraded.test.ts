@@ -5,12 +5,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
 import { createLogger } from '../src/log.ts';
 import { type Relay, startRelay } from './support/impair-relay.ts';
 import { freeUdpPort } from './support/servers.ts';
+import { jsonLineStream } from './support/log-lines.ts';
 
 let agent: Agent | undefined;
 let relay: Relay | undefined;
@@ -34,7 +34,7 @@ describe('quality breach -> degraded service', () => {
       `reflector: {listen: "127.0.0.1:${reflectorPort}", keys: {default: "${key}"}}`,
     ].join('\n'));
     const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) logs.push(JSON.parse(l)); cb(); } });
+    const sink = jsonLineStream(logs);
     agent = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('info', sink) });
     const metrics = async () => (await fetch(`http://127.0.0.1:${agent!.address().port}/metrics`)).text();
     let text = '';

@@ -4,12 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../src/agent.ts';
 import { timeZoneData } from '../src/availability/calendar.ts';
 import { createLogger } from '../src/log.ts';
 import { type Running, closedPort, freeUdpPort, httpServer, tcpServer } from './support/servers.ts';
+import { jsonLineStream } from './support/log-lines.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +40,7 @@ let echoPort: number;
 let dir: string;
 let agent: Agent;
 const logLines: Record<string, unknown>[] = [];
-const logStream = new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n')) if (l) logLines.push(JSON.parse(l)); cb(); } });
+const logStream = jsonLineStream(logLines);
 
 const configText = (extra = '') => `
 agent:

@@ -4,7 +4,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/agent.ts';
 import { ENGINE_CAPACITY, capacityWarnings, demandOf } from '../src/engine/capacity.ts';
@@ -12,6 +11,7 @@ import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { closedPort } from './support/servers.ts';
 import { echoTarget, makeTarget } from './support/targets.ts';
+import { jsonLineStream } from './support/log-lines.ts';
 
 describe('demand of a config', () => {
   it.each([
@@ -42,7 +42,7 @@ describe('the agent at load', () => {
     const targets = Array.from({ length: 1_200 }, (_, i) => `  - {name: t${i}, kind: tcp, address: "127.0.0.1:${refused}", interval: 1s, timeout: 100ms}`).join('\n');
     writeFileSync(join(dir, 'config.yaml'), `agent: {listen: "127.0.0.1:0", data_dir: ${dir}/data}\ntargets:\n${targets}\n`);
     const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
+    const sink = jsonLineStream(lines);
     const agent = await startAgent({ configFile: join(dir, 'config.yaml'), logger: createLogger('info', sink) });
     try {
       const text = await agent.metrics.registry.metrics();

@@ -3,7 +3,6 @@
 // never one a row still needs; a row whose label set is gone is counted, not sent, not lost
 // silently. Against a real VictoriaMetrics on loopback.
 import { DatabaseSync } from 'node:sqlite';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { openOutbox } from '../../src/fleet/outbox.ts';
@@ -14,6 +13,7 @@ import { tempDir } from '../deploy/tools.ts';
 import { closedPort } from '../support/servers.ts';
 import { storeAtVersion, storeRows } from '../support/store-rows.ts';
 import { type Tsdb, startVictoria } from '../support/tsdb.ts';
+import { jsonLineStream } from '../support/log-lines.ts';
 
 let vm: Tsdb;
 beforeAll(async () => {
@@ -140,7 +140,7 @@ describe('outbox label sets (schema 5)', () => {
     const store = openStore(d);
     const t0 = Date.now() - 60_000;
     const lines: Record<string, unknown>[] = [];
-    const log = createLogger('info', new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } }));
+    const log = createLogger('info', jsonLineStream(lines));
     try {
       // Held for a remote that is down, then the label set of y deleted.
       const first = openOutbox({ dataDir: d, metrics: createMetrics({ region: 'r', version: 'test', defaultMetrics: false }), log: createLogger('silent') });

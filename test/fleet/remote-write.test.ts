@@ -23,6 +23,7 @@ import { flushOutbox } from '../support/outbox.ts';
 import { type Running, closedPort, httpServer } from '../support/servers.ts';
 import { type RawSeries, type Tsdb, startPrometheusReceiver, startVictoria } from '../support/tsdb.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { jsonLineStream } from '../support/log-lines.ts';
 
 let web: Running;
 let refused: number;
@@ -390,7 +391,7 @@ describe('a store that refuses samples', () => {
     const store = openStore(`${dir}/data`);
     const metrics = createMetrics({ region: 'r', version: 'test', defaultMetrics: false });
     const lines: Record<string, unknown>[] = [];
-    const log = createLogger('info', new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } }));
+    const log = createLogger('info', jsonLineStream(lines));
     const outbox = openOutbox({ dataDir: `${dir}/data`, metrics, log });
     try {
       const cfg = parseConfig(`remote_write: [{name: central, url: "${db.writeUrl}", queue_config: {batch_send_deadline: 0s}}]`, 't.yaml');

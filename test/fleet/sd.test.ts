@@ -4,7 +4,6 @@ import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, startAgent } from '../../src/agent.ts';
 import type { HttpTarget, TcpTarget } from '../../src/config/types.ts';
@@ -13,6 +12,7 @@ import { parseSdEntries, sdTargetName, withGroupTargets } from '../../src/fleet/
 import { parseConfig } from '../../src/config/load.ts';
 import { tempDir, waitFor } from '../deploy/tools.ts';
 import { type Running, httpServer } from '../support/servers.ts';
+import { jsonLineStream } from '../support/log-lines.ts';
 
 let web: Running;
 beforeAll(async () => {
@@ -50,7 +50,7 @@ target_groups:
 services:
   - {name: portal, targets: [web, inline]}
 `);
-    agent = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('info', new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } })) });
+    agent = await startAgent({ configFile: join(dir, 'c.yaml'), logger: createLogger('info', jsonLineStream(lines)) });
   });
   afterAll(async () => {
     await agent?.stop();

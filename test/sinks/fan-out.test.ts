@@ -5,7 +5,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { openOutbox } from '../../src/fleet/outbox.ts';
@@ -16,6 +15,7 @@ import { createMetricsSink } from '../../src/sinks/metrics.ts';
 import { createPushSink } from '../../src/sinks/push.ts';
 import { type Store, openStore } from '../../src/store/index.ts';
 import { closedPort } from '../support/servers.ts';
+import { jsonLineStream } from '../support/log-lines.ts';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -38,7 +38,7 @@ remote_write:
     closers.push(() => store.close());
     const metrics = createMetrics({ region: 'eu', version: 'test', defaultMetrics: false });
     const lines: Record<string, unknown>[] = [];
-    const log = createLogger('info', new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } }));
+    const log = createLogger('info', jsonLineStream(lines));
     const outbox = openOutbox({ dataDir: d, store, metrics, log });
     closers.push(() => outbox.close());
     await outbox.setRemotes(config.remote_write);
