@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpTarget } from '../../src/config/types.ts';
 import { httpProbe } from '../../src/probes/http.ts';
@@ -180,7 +180,7 @@ describe('http probe against real loopback servers', () => {
   it('leaves no connection open: every run\'s connection is closed when it returns, kept-alive or not', async () => {
     // Servers that keep every connection alive (5 s), so a connection the probe left open
     // would still be counted here.
-    const handler = (req: { url?: string }, res: { writeHead(s: number, h?: Record<string, string>): void; end(b?: string): void }) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/redirect') { res.writeHead(302, { location: '/ok' }); return res.end(); }
       if (req.url === '/status/500') { res.writeHead(500); return res.end('no'); }
       res.writeHead(200, { connection: 'keep-alive' });
@@ -208,7 +208,7 @@ describe('http probe against real loopback servers', () => {
       while ((await open()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(await open()).toBe(0);
     } finally {
-      for (const s of servers) { (s as unknown as { closeAllConnections(): void }).closeAllConnections(); s.close(); }
+      for (const s of servers) { s.closeAllConnections(); s.close(); }
     }
   });
 });
