@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpTarget } from '../../src/config/types.ts';
-import { httpProbe } from '../../src/probes/http.ts';
+import { httpProbe, idleClients } from '../../src/probes/http.ts';
 import { makePki, type TestPki } from '../support/certs.ts';
 import { type Running, closedPort, http10Server, httpServer, httpsServer, tcpServer } from '../support/servers.ts';
 import { makeTarget } from '../support/targets.ts';
@@ -175,6 +175,49 @@ describe('http probe against real loopback servers', () => {
       expect(r.success).toBe(true);
       expect(r.http?.remoteAddress).toBe('::1');
     } finally { await s6.close(); }
+  });
+
+  it('runs at the same time share no client and no connection; one idle client is kept per connection settings', async () => {
+    // A server that holds every answer 100 ms, so that the runs overlap.
+    let accepted = 0;
+    const slow = createServer((req, res) => { setTimeout(() => res.end(`ok ${req.url}`), 100); });
+    slow.on('connection', () => { accepted++; });
+    const port = await new Promise<number>((r) => slow.listen(0, '127.0.0.1', () => r((slow.address() as AddressInfo).port)));
+    try {
+      const before = idleClients();
+      const results = await Promise.all([1, 2, 3, 4, 5].map((i) => probe({ url: `http://127.0.0.1:${port}/r${i}`, must_match: [`^ok /r${i}$`] })));
+      expect(results.map((r) => r.success)).toEqual([true, true, true, true, true]);
+      for (const r of results) expect(r.phases?.ttfb).toBeGreaterThan(0.09);
+      expect(accepted).toBe(5);
+      expect(idleClients()).toBe(before + 1);
+      // The next run takes the idle client and still opens its own connection.
+      const again = await probe({ url: `http://127.0.0.1:${port}/r6`, must_match: ['^ok /r6$'] });
+      expect(again.success).toBe(true);
+      expect(accepted).toBe(6);
+      expect(idleClients()).toBe(before + 1);
+    } finally { slow.closeAllConnections(); slow.close(); }
+  });
+
+  it('a run cut short (timeout, too_large, refused) leaves no client behind, and the next run to the same origin succeeds', async () => {
+    const before = idleClients();
+    expect(await probe({ url: `${plain.url}/stall-body` }, 300)).toMatchObject({ success: false, reason: 'timeout' });
+    expect(await probe({ url: `${plain.url}/big`, max_body_bytes: 100_000 })).toMatchObject({ success: false, reason: 'too_large', http: { status: 200 } });
+    const refusedPort = await closedPort();
+    expect(await probe({ url: `http://127.0.0.1:${refusedPort}/` })).toMatchObject({ success: false, reason: 'refused' });
+    const after = idleClients();
+    // Only clean runs return a client: the plain server's settings may already have one idle.
+    expect(after - before).toBeLessThanOrEqual(0);
+    expect(await probe({ url: `${plain.url}/ok`, must_match: ['all good'] })).toMatchObject({ success: true, http: { status: 200 } });
+    expect(await probe({ url: `${plain.url}/stall-body` }, 300)).toMatchObject({ success: false, reason: 'timeout', http: { status: 200 } });
+    expect(await probe({ url: `${plain.url}/ok`, must_match: ['all good'] })).toMatchObject({ success: true });
+  });
+
+  it('TLS settings are part of what a client is kept for: a verified and an unverified target to one origin never share one', async () => {
+    const url = `${selfSigned.url}/ok`;
+    for (let i = 0; i < 2; i++) {
+      expect(await probe({ url, tls: { insecure_skip_verify: true } })).toMatchObject({ success: true, tls: { authorized: false } });
+      expect(await probe({ url })).toMatchObject({ success: false, reason: 'tls' });
+    }
   });
 
   it('leaves no connection open: every run\'s connection is closed when it returns, kept-alive or not', async () => {
