@@ -40,8 +40,9 @@ const idle = new Map<string, Pooled>();
 const POOL_MAX = 1024;
 const tlsKeys = new WeakMap<object, string>();
 
-/** How many idle clients are kept (for tests and the docs' figures). */
-export const idleClients = (): number => idle.size;
+let made = 0;
+/** Idle clients kept now, and clients made since start (for tests). */
+export const clientPool = (): { idle: number; made: number } => ({ idle: idle.size, made });
 
 function keyOf(url: URL, t: HttpTarget): string {
   if (url.protocol !== 'https:') return `${url.origin} ${t.ip_protocol}`;
@@ -61,6 +62,7 @@ function acquire(key: string, url: URL, t: HttpTarget): Pooled {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const tls = url.protocol === 'https:' ? { ...t.tls, alpn: ['http/1.1'] } : undefined;
   const ip = t.ip_protocol;
+  made++;
   const client = new Client(url.origin, {
     pipelining: 0,
     connect: (_o, cb) => {

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpTarget } from '../../src/config/types.ts';
-import { httpProbe, idleClients } from '../../src/probes/http.ts';
+import { clientPool, httpProbe } from '../../src/probes/http.ts';
 import { makePki, type TestPki } from '../support/certs.ts';
 import { type Running, closedPort, http10Server, httpServer, httpsServer, tcpServer } from '../support/servers.ts';
 import { makeTarget } from '../support/targets.ts';
@@ -184,29 +184,28 @@ describe('http probe against real loopback servers', () => {
     slow.on('connection', () => { accepted++; });
     const port = await new Promise<number>((r) => slow.listen(0, '127.0.0.1', () => r((slow.address() as AddressInfo).port)));
     try {
-      const before = idleClients();
+      const before = clientPool();
       const results = await Promise.all([1, 2, 3, 4, 5].map((i) => probe({ url: `http://127.0.0.1:${port}/r${i}`, must_match: [`^ok /r${i}$`] })));
       expect(results.map((r) => r.success)).toEqual([true, true, true, true, true]);
       for (const r of results) expect(r.phases?.ttfb).toBeGreaterThan(0.09);
       expect(accepted).toBe(5);
-      expect(idleClients()).toBe(before + 1);
-      // The next run takes the idle client and still opens its own connection.
-      const again = await probe({ url: `http://127.0.0.1:${port}/r6`, must_match: ['^ok /r6$'] });
-      expect(again.success).toBe(true);
-      expect(accepted).toBe(6);
-      expect(idleClients()).toBe(before + 1);
+      // Five clients for five runs at once; one of them kept idle.
+      expect(clientPool()).toEqual({ idle: before.idle + 1, made: before.made + 5 });
+      // The next runs take the idle client (none made) and each still opens its own connection.
+      for (const i of [6, 7]) expect(await probe({ url: `http://127.0.0.1:${port}/r${i}`, must_match: [`^ok /r${i}$`] })).toMatchObject({ success: true });
+      expect(accepted).toBe(7);
+      expect(clientPool()).toEqual({ idle: before.idle + 1, made: before.made + 5 });
     } finally { slow.closeAllConnections(); slow.close(); }
   });
 
   it('a run cut short (timeout, too_large, refused) leaves no client behind, and the next run to the same origin succeeds', async () => {
-    const before = idleClients();
+    const before = clientPool().idle;
     expect(await probe({ url: `${plain.url}/stall-body` }, 300)).toMatchObject({ success: false, reason: 'timeout' });
     expect(await probe({ url: `${plain.url}/big`, max_body_bytes: 100_000 })).toMatchObject({ success: false, reason: 'too_large', http: { status: 200 } });
     const refusedPort = await closedPort();
     expect(await probe({ url: `http://127.0.0.1:${refusedPort}/` })).toMatchObject({ success: false, reason: 'refused' });
-    const after = idleClients();
     // Only clean runs return a client: the plain server's settings may already have one idle.
-    expect(after - before).toBeLessThanOrEqual(0);
+    expect(clientPool().idle - before).toBeLessThanOrEqual(0);
     expect(await probe({ url: `${plain.url}/ok`, must_match: ['all good'] })).toMatchObject({ success: true, http: { status: 200 } });
     expect(await probe({ url: `${plain.url}/stall-body` }, 300)).toMatchObject({ success: false, reason: 'timeout', http: { status: 200 } });
     expect(await probe({ url: `${plain.url}/ok`, must_match: ['all good'] })).toMatchObject({ success: true });
