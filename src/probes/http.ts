@@ -22,8 +22,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const REDIRECT_BODY_LIMIT = 64 * 1024;
 
 /**
- * The connection settings a client is made for, and the run that is using it: our connector
- * reads the run's signal and leaves the timed connection here for the probe.
+ * The run that is using a client: our connector reads the run's signal and leaves the timed
+ * connection here for the probe.
  */
 interface Slot { signal: AbortSignal; conn: TimedConnection | undefined }
 interface Pooled { client: UndiciClient; slot: Slot }
@@ -90,13 +90,12 @@ function release(key: string, p: Pooled, reusable: boolean): void {
 
 /**
  * One request and its response, read through undici's dispatch handler (no response stream,
- * no request object of undici's API): status, headers and their time, the body counted and
+ * no request object of undici's API): status, the time of the headers, a redirect's location, the body counted and
  * kept only when asked, never beyond `limit` (the request is then aborted and `overflow`
  * set). The signal aborts the request; its reason is the error.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   status = 0;
-  headers: IncomingHttpHeaders = {};
   headersAt = 0n;
   bytes = 0;
   readonly chunks: Buffer[] = [];
@@ -104,6 +103,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   ended = false;
   /** The body passed the limit; the rest was not read. */
   overflow = false;
+  /** Where a redirect to follow points (a 3xx with a location, follow_redirects on); its body is not kept. */
+  location: string | undefined;
   private keep: boolean;
   private limit: number;
   private readonly follow: boolean;
@@ -142,8 +143,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.headersAt = hr();
     this.status = statusCode;
-    this.headers = headers;
-    if (this.follow && REDIRECTS.has(statusCode) && typeof headers['location'] === 'string') {
+    const location = headers['location'];
+    if (this.follow && REDIRECTS.has(statusCode) && typeof location === 'string') {
+      this.location = location;
       this.keep = false;
       this.limit = REDIRECT_BODY_LIMIT;
     }
@@ -197,6 +199,8 @@ export const httpProbe: ProbeFn = async (target, signal) => {
     p.slot.signal = signal;
     const ex = new Exchange(keep, t.max_body_bytes, t.follow_redirects, signal);
     try {
+      // An error after the response's headers is the body's: reported with the connection's phases.
+      let bodyError: { e: unknown } | undefined;
       try {
         await ex.run(p.client, {
           path: `${url.pathname}${url.search}`,
@@ -207,28 +211,37 @@ export const httpProbe: ProbeFn = async (target, signal) => {
           ...(body !== undefined ? { body } : {}),
         });
       } catch (e) {
-        const conn = p.slot.conn;
         if (ex.status === 0) {
+          const conn = p.slot.conn;
           const c = e instanceof ConnectError ? e : undefined;
           add('dns', conn?.dns ?? c?.phases.dns);
           add('connect', conn?.connect ?? c?.phases.connect);
           const { reason, code } = classify(e);
           return fail(reason, detailOf(e), { code, phases });
         }
-        if (conn) addConnection(add, conn, ex.headersAt);
-        add('transfer', secondsSince(ex.headersAt));
-        const { reason, code } = classify(e);
-        return fail(reason, `body: ${detailOf(e)}`, { code, phases, ...(conn?.tlsInfo ? { tls: conn.tlsInfo } : tls ? { tls } : {}), http: { status: ex.status, bodyBytes: ex.bytes } });
+        bodyError = { e };
       }
       const conn = p.slot.conn;
+      if (conn) {
+        // dns, connect and tls of the hop's connection; ttfb from connection ready to response
+        // headers (request write + server time + first byte).
+        add('dns', conn.dns);
+        add('connect', conn.connect);
+        add('tls', conn.tls);
+        add('ttfb', secondsSince(conn.readyAt, ex.headersAt));
+        tls = conn.tlsInfo ?? tls;
+        remoteAddress = conn.address;
+      }
+      if (bodyError) {
+        add('transfer', secondsSince(ex.headersAt));
+        const { reason, code } = classify(bodyError.e);
+        return fail(reason, `body: ${detailOf(bodyError.e)}`, { code, phases, ...(tls ? { tls } : {}), http: { status: ex.status, bodyBytes: ex.bytes } });
+      }
       if (!conn) return fail('error', 'no connection record', { phases });
-      addConnection(add, conn, ex.headersAt);
       add('transfer', secondsSince(ex.headersAt));
-      tls = conn.tlsInfo ?? tls;
-      remoteAddress = conn.address;
 
-      const location = ex.headers['location'];
-      if (REDIRECTS.has(ex.status) && t.follow_redirects && typeof location === 'string') {
+      const location = ex.location;
+      if (location !== undefined) {
         if (hop + 1 > t.max_redirects) {
           return fail('redirects', `more than ${t.max_redirects} redirects (last to ${redactUrl(new URL(location, url))})`, { phases, ...(tls ? { tls } : {}), http: { status: ex.status, redirects: hop } });
         }
@@ -259,14 +272,6 @@ export const httpProbe: ProbeFn = async (target, signal) => {
     }
   }
 };
-
-/** dns, connect and tls of the hop's connection; ttfb from connection ready to response headers (request write + server time + first byte). */
-function addConnection(add: (k: HttpPhase, v: number | undefined) => void, conn: TimedConnection, headersAt: bigint): void {
-  add('dns', conn.dns);
-  add('connect', conn.connect);
-  add('tls', conn.tls);
-  add('ttfb', secondsSince(conn.readyAt, headersAt));
-}
 
 /** A URL for logs and messages: no userinfo, no query (it may carry tokens). */
 export function redactUrl(u: URL): string {
