@@ -135,6 +135,60 @@ describe('outbox label sets (schema 5)', () => {
     }
   });
 
+  it('with a backlog over 100,000 rows, label sets are not pruned; the rows are counted again a minute later, not at every batch nor an hour later', async () => {
+    const d = `${tempDir('outbox-series-defer')}/data`;
+    const store = openStore(d);
+    const t0 = Date.now() - 60_000;
+    // Before the outbox opens: a backlog of 100,001 rows that only a remote that is down still
+    // needs (central's cursor past them), and the label set of a target since removed, which
+    // no row refers to.
+    const db = new DatabaseSync(storePath(d));
+    db.exec('BEGIN');
+    const setOf = (target: string) => Number(db.prepare('INSERT INTO outbox_series (labels) VALUES (?)').run(json('m_defer', target)).lastInsertRowid);
+    const x = setOf('x');
+    setOf('gone');
+    const ins = db.prepare('INSERT INTO outbox (series, ts, value) VALUES (?, ?, 1)');
+    for (let i = 1; i <= 100_001; i++) ins.run(x, t0 - 100_002 + i);
+    db.exec("INSERT INTO outbox_cursors (remote, last_id) VALUES ('down', 0), ('central', (SELECT max(id) FROM outbox))");
+    db.exec('COMMIT');
+    db.close();
+
+    let clock = t0;
+    const outbox = openOutbox({ dataDir: d, metrics: createMetrics({ region: 'r', version: 'test', defaultMetrics: false }), log: createLogger('silent'), now: () => clock });
+    const dead = `http://127.0.0.1:${await closedPort()}/api/v1/write`;
+    const labelSets = () => storeRows(d, 'SELECT labels FROM outbox_series ORDER BY labels').map((r) => r['labels']);
+    const both = [json('m_defer', 'gone'), json('m_defer', 'x')];
+    // drained() waits for every remote; one of these is down for good.
+    const q = "SELECT count(*) AS n FROM outbox WHERE id > (SELECT last_id FROM outbox_cursors WHERE remote = 'central')";
+    const batch = async (i: number) => {
+      outbox.append([{ labels: labels('m_defer', 'x'), ts: t0 + i * 1000, value: 1 }]);
+      for (let k = 0; k < 500 && Number(storeRows(d, q)[0]!['n']) > 0; k++) await new Promise((r) => setTimeout(r, 20));
+      expect(Number(storeRows(d, q)[0]!['n'])).toBe(0);
+    };
+    try {
+      await outbox.setRemotes(remotes(remote('central', vm.writeUrl), remote('down', dead)));
+      await batch(0);
+      expect(labelSets()).toEqual(both); // 100,002 rows left: not pruned, counted again in a minute
+      // The remote that is down leaves the config: every row goes with the next batch, and the
+      // label sets wait for the next count.
+      clock += 30_000;
+      await outbox.setRemotes(remotes(remote('central', vm.writeUrl)));
+      await batch(1);
+      expect(count(d, 'outbox')).toBe(0);
+      expect(labelSets()).toEqual(both);
+      clock += 29_999;
+      await batch(2);
+      expect(labelSets()).toEqual(both);
+      clock += 1;
+      await batch(3);
+      expect(labelSets()).toEqual([]);
+      expect((await sent('m_defer'))['x']!.map((s: number[]) => s[0])).toEqual([0, 1, 2, 3].map((i) => t0 + i * 1000));
+    } finally {
+      await outbox.close();
+      store.close();
+    }
+  });
+
   it('a row whose label set is gone (a store edited by hand) is counted as failed and logged, and the rest is sent', async () => {
     const d = `${tempDir('outbox-orphan')}/data`;
     const store = openStore(d);
