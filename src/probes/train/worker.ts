@@ -360,10 +360,17 @@ let pumping = false;
 function sendDue(): void {
   pumping = true;
   try {
-    while (heapTop(sendHeap, 'sendAt') <= nowNs()) { const t = sendHeap.tr[0]!; heapPop(sendHeap); t.sendAt = Infinity; serve(t); }
+    serveDue(sendHeap, 'sendAt');
   } finally {
     pumping = false;
   }
+}
+
+/** Serves every train whose entry in `h` is due by `now` (by the clock at each look, if not given); true if there was one. */
+function serveDue(h: Heap, key: 'sendAt' | 'lazyAt', now?: number): boolean {
+  let served = false;
+  while (heapTop(h, key) <= (now ?? nowNs())) { const t = h.tr[0]!; heapPop(h); t[key] = Infinity; serve(t); served = true; }
+  return served;
 }
 
 function pump(): void {
@@ -380,10 +387,8 @@ function loop(): void {
   if (timer) { clearTimeout(timer); timer = undefined; }
   if (immediate) { clearImmediate(immediate); immediate = undefined; }
   for (;;) {
-    const now = nowNs();
-    let served = false;
-    while (heapTop(lazyHeap, 'lazyAt') <= now) { const t = lazyHeap.tr[0]!; heapPop(lazyHeap); t.lazyAt = Infinity; serve(t); served = true; }
-    while (heapTop(sendHeap, 'sendAt') <= nowNs()) { const t = sendHeap.tr[0]!; heapPop(sendHeap); t.sendAt = Infinity; serve(t); served = true; }
+    const servedLazy = serveDue(lazyHeap, 'lazyAt', nowNs());
+    const served = serveDue(sendHeap, 'sendAt') || servedLazy;
     const wakeSend = heapTop(sendHeap, 'sendAt');
     const after = nowNs();
     const wait = wakeSend - after;
