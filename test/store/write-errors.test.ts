@@ -72,7 +72,10 @@ targets:
 
     const filler = join(`/proc/${agent.child.pid}/root`, mnt, 'fill');
     fill(filler);
-    const down = await poll(async () => { const r = await readyz(); return r.status === 503 ? r : undefined; });
+    // The heartbeat (every 10 s) can meet the full disk before the next run's write does, and
+    // /readyz then names it alone for a moment: wait for the outcome's line.
+    const down = await poll(async () => { const r = await readyz(); return r.status === 503 && r.body.includes('(outcome') ? r : undefined; });
+    expect(down.status).toBe(503);
     expect(down.body).toContain('store writes failing (outcome');
     expect(await errors()).toBeGreaterThan(0);
     expect(await poll(async () => { const c = await firing(); return c.length > 0 ? c : undefined; })).toEqual(['store_outcome']);
