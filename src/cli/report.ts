@@ -219,9 +219,13 @@ async function report(argv: string[]): Promise<number> {
       const strangers = known.filter((t) => !named.has(t));
       if (strangers.length > 0) process.stderr.write(`slaprobe report: warning: the store holds runs of targets the config does not name: ${strangers.join(', ')}; they belong to no service and are not counted\n`);
       // Runs after the real clock (not after a --now what-if) mean the agent's clock was ahead.
+      // The clock is read after the store: a live agent's runs of the moments since the report
+      // began are after `now` (and not counted), but never after the time they were read at.
       if (v['now'] === undefined) {
         const st = store;
-        const ahead = known.flatMap((t) => st.targetSpans(t, now, Infinity, Infinity).flatMap((r) => r.spans.filter((x) => x.start > now).map((x) => x.start)));
+        const starts = known.flatMap((t) => st.targetSpans(t, now, Infinity, Infinity).flatMap((r) => r.spans.map((x) => x.start)));
+        const clock = Date.now();
+        const ahead = starts.filter((t) => t > clock);
         if (ahead.length > 0) process.stderr.write(`slaprobe report: warning: the store holds runs from after now (the first at ${new Date(Math.min(...ahead)).toISOString()}); they are not counted: check the agent machine's clock (NTP)\n`);
       }
     }

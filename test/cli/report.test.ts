@@ -158,6 +158,44 @@ describe('a store with runs from after now', () => {
   });
 });
 
+describe('a store an agent is writing while the report runs', () => {
+  it('is not warned about: runs since the report began are not ahead of the clock', async () => {
+    const data = join(dir, 'live');
+    const cfg = join(dir, 'live.yaml');
+    writeFileSync(cfg, `agent: { region: eu, data_dir: ${JSON.stringify(data)} }\ntargets:\n  - { name: api, kind: tcp, address: "127.0.0.1:9", interval: 1s }\nservices:\n  - { name: meet, targets: [api], sla: [hedu] }\n`);
+    openStore(data).close();
+    // A writer in another process, as the agent is: a run every 10 ms at the clock, failing
+    // and succeeding in turn, so that each one starts a span (the warning reads span starts).
+    const writer = `
+      import { openStore } from ${JSON.stringify(join(process.cwd(), 'src/store/index.ts'))};
+      const s = openStore(${JSON.stringify(data)});
+      let ok = true;
+      const beat = () => { s.recordOutcome('api', 'eu', { t: Date.now(), success: ok = !ok }, 1000); s.flush(); };
+      beat();
+      process.stdout.write('writing\\n');
+      const timer = setInterval(beat, 10);
+      process.stdin.on('end', () => { clearInterval(timer); s.close(); }).resume();`;
+    const child = execFile(NODE, ['--input-type=module', '-e', writer], { cwd: dir });
+    try {
+      await new Promise<void>((ok, fail) => {
+        child.stdout!.once('data', () => ok());
+        child.once('exit', (code) => fail(new Error(`the writer exited with ${code}`)));
+      });
+      for (let i = 0; i < 3; i++) {
+        const r = await cli('report', '--config', cfg, '--format', 'json');
+        expect(r.err).toBe('');
+        // the runs until the report began are in it: the writer's failures are incidents
+        const rep = JSON.parse(r.out).reports[0];
+        expect(rep.no_data).toBe(false);
+        expect(rep.incidents.length).toBeGreaterThan(0);
+      }
+    } finally {
+      child.stdin!.end();
+      await new Promise((ok) => child.once('exit', ok));
+    }
+  });
+});
+
 describe('report usage errors exit 2', () => {
   it.each([
     [['--period', '2026-13'], '--period "2026-13" is not a month; write YYYY-MM'],
