@@ -129,6 +129,11 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       labelNames: ['resource'] as const,
       registers: r,
     }),
+    deadlinesMoved: new Counter({
+      name: 'slaprobe_probe_deadlines_moved_total',
+      help: 'Runs whose deadline timer fired more than 20 ms late (the probe engine\'s event loop was busy across it: a long task, a GC pause, the agent\'s start) and was moved by that much, up to one more timeout, so that a stall of the agent is not recorded as a timeout of the target. Growing: the agent is short of CPU.',
+      registers: r,
+    }),
     runsSkipped: new LeanCounter({
       name: 'slaprobe_runs_skipped_total',
       help: 'Runs not started because the previous run of the same target was still going when the next was due.',

@@ -4,27 +4,54 @@
 // target never holds a concurrency slot for long.
 import type { Target } from './config/types.ts';
 import { PROBES } from './probes/index.ts';
-import { type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/types.ts';
+import { ABANDON_GRACE_MS, type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/types.ts';
 
-/** How long past its deadline a probe may take to wind down before it is abandoned. */
-export const ABANDON_GRACE_MS = 1_000;
+/**
+ * A deadline timer that fires more than this late found the engine's event loop busy across
+ * the deadline (a long task, a GC pause, the agent's own start). Answers that came meanwhile
+ * wait in the kernel, and Node runs due timers before it polls for them: aborting then
+ * would charge the agent's stall to the target (measured: 5 of 36 runs of a healthy server
+ * answering in 150 ms, with a 700 ms task in the engine every 1.3 s). The deadline is then
+ * moved by the time it was late, so the target gets its timeout of the agent's attention,
+ * up to one more timeout in all: a run ends by 2 x timeout (+ grace).
+ */
+export const STALL_MS = 20;
 
-export async function runProbe(target: Target, parent?: AbortSignal, probes: Record<ProbeKind, ProbeFn> = PROBES): Promise<{ result: ProbeResult; durationSeconds: number }> {
+export async function runProbe(target: Target, parent?: AbortSignal, probes: Record<ProbeKind, ProbeFn> = PROBES): Promise<{ result: ProbeResult; durationSeconds: number; stalledMs: number }> {
   // One controller per run, aborted by the deadline or by the parent (shutdown). Not
   // AbortSignal.timeout/any: they keep a timer or a dependent on the long-lived parent
   // after the run, and at a thousand runs a second that is garbage the heap keeps growing on.
   const ctl = new AbortController();
   const signal = ctl.signal;
   let timedOut = false;
-  const deadline = setTimeout(() => { timedOut = true; ctl.abort(Object.assign(new Error('deadline'), { name: 'TimeoutError', code: 'ABORT_ERR' })); }, target.timeout);
-  const onParent = () => ctl.abort(parent?.reason);
+  let timer: NodeJS.Timeout | undefined;
+  let abandon: (r: ProbeResult) => void = () => undefined;
+  const abandoned = new Promise<ProbeResult>((resolve) => { abandon = resolve; });
+  // Past the abort, a probe that ignores its signal is left behind after the grace.
+  const abort = (reason: unknown) => {
+    ctl.abort(reason);
+    timer ??= setTimeout(() => abandon(fail('timeout', `probe did not finish within ${target.timeout} ms (+${ABANDON_GRACE_MS} ms grace); abandoned`, { code: 'ABANDONED' })), ABANDON_GRACE_MS);
+  };
+  let stalledMs = 0;
+  let due = performance.now() + target.timeout;
+  let deadline: NodeJS.Timeout;
+  const onDeadline = () => {
+    const late = performance.now() - due;
+    const give = Math.min(late, target.timeout - stalledMs);
+    if (late > STALL_MS && give > 0) {
+      stalledMs += give;
+      due = performance.now() + give;
+      deadline = setTimeout(onDeadline, give);
+      return;
+    }
+    timedOut = true;
+    abort(Object.assign(new Error('deadline'), { name: 'TimeoutError', code: 'ABORT_ERR' }));
+  };
+  deadline = setTimeout(onDeadline, target.timeout);
+  const onParent = () => abort(parent?.reason);
   if (parent?.aborted) onParent();
   else parent?.addEventListener('abort', onParent, { once: true });
   const t0 = process.hrtime.bigint();
-  let timer: NodeJS.Timeout | undefined;
-  const abandoned = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => resolve(fail('timeout', `probe did not finish within ${target.timeout} ms (+${ABANDON_GRACE_MS} ms grace); abandoned`, { code: 'ABANDONED' })), target.timeout + ABANDON_GRACE_MS);
-  });
   let result: ProbeResult;
   try {
     result = await Promise.race([probes[target.kind](target, signal), abandoned]);
@@ -41,5 +68,8 @@ export async function runProbe(target: Target, parent?: AbortSignal, probes: Rec
   if (!result.success && timedOut && result.reason !== 'timeout' && result.reason !== 'loss') {
     result = { ...result, reason: 'timeout', detail: `timed out after ${target.timeout} ms (${result.detail ?? result.reason})` };
   }
-  return { result, durationSeconds };
+  if (!result.success && timedOut && stalledMs > 0) {
+    result = { ...result, detail: `${result.detail ?? 'timeout'}; the deadline was moved ${Math.round(stalledMs)} ms for a stall of the agent's event loop` };
+  }
+  return { result, durationSeconds, stalledMs: Math.round(stalledMs) };
 }

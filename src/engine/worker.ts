@@ -49,11 +49,11 @@ const scheduler = (() => {
   return () => (s ??= createScheduler({
     concurrency,
     run: async (target, dueAt, startedAt) => {
-      const { result, durationSeconds } = await runProbe(target, stopCtl.signal, probes);
+      const { result, durationSeconds, stalledMs } = await runProbe(target, stopCtl.signal, probes);
       // A run cut short by the agent's own shutdown observed nothing about the target:
       // recording it would write a false failure into the availability timeline.
       if (stopCtl.signal.aborted) return;
-      post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds } });
+      post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds, ...(stalledMs > 0 ? { stalledMs } : {}) } });
     },
     onSkip: (t) => post({ type: 'skip', target: t.name }),
     // Lateness travels inside each result's meta (startedAt - dueAt).

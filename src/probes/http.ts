@@ -8,7 +8,7 @@ import { patternMatches } from '../config/pattern.ts';
 import type { HttpTarget } from '../config/types.ts';
 import { ConnectError, type TimedConnection, connectTimed, hr, secondsSince } from './connect.ts';
 import { classify, detailOf } from './errors.ts';
-import { type HttpPhase, type ProbeFn, type ProbeResult, type TlsInfo, fail } from './types.ts';
+import { type HttpPhase, type ProbeFn, type ProbeResult, type TlsInfo, fail, maxRunMs } from './types.ts';
 
 // undici's index loads fetch, WebSocket, EventSource, its caches and mocks: 5 MiB of heap in
 // the engine worker, where the probe needs the Client alone (2.3 MiB with it). So the Client
@@ -206,8 +206,10 @@ export const httpProbe: ProbeFn = async (target, signal) => {
           path: `${url.pathname}${url.search}`,
           method,
           headers,
-          headersTimeout: t.timeout,
-          bodyTimeout: t.timeout,
+          // The run's deadline (src/runner.ts) ends the exchange through `signal`, and gives
+          // back a stall of the agent; these only back it up.
+          headersTimeout: maxRunMs(t.timeout),
+          bodyTimeout: maxRunMs(t.timeout),
           ...(body !== undefined ? { body } : {}),
         });
       } catch (e) {

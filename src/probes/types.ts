@@ -86,6 +86,12 @@ export interface ProbeResult {
   info?: Record<string, string | number | boolean>;
 }
 
+/** How long past its deadline a probe may take to wind down before it is abandoned (src/runner.ts). */
+export const ABANDON_GRACE_MS = 1_000;
+
+/** The longest a run can take before it is abandoned: its timeout, stalls of the agent given back (src/runner.ts STALL_MS), and the grace. */
+export const maxRunMs = (timeout: number): number => 2 * timeout + ABANDON_GRACE_MS;
+
 /**
  * A probe kind. It must honour `signal` (abort = the run's deadline passed) and resolve, not
  * reject, for every failure of the target: rejecting is reserved for bugs, and the runner

@@ -56,6 +56,7 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
       }
       m.probeSuccess.set(success, r.success ? 1 : 0);
       m.probeDuration.observe(labels(s, m.probeDuration, 'duration'), meta.durationSeconds);
+      if (meta.stalledMs) m.deadlinesMoved.inc();
 
       if (r.phases && target.kind === 'http') {
         for (const phase in r.phases) {

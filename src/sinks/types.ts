@@ -14,6 +14,8 @@ export interface RunMeta {
   finishedAt: number;
   /** Seconds the run took, measured with the monotonic clock. */
   durationSeconds: number;
+  /** Milliseconds the run's deadline was moved for stalls of the agent's event loop (src/runner.ts STALL_MS); 0 or absent when none. */
+  stalledMs?: number;
 }
 
 export interface Sink {
