@@ -118,6 +118,8 @@ async function main() {
       const row = {
         targets: total, windowSeconds: elapsed,
         skipped: d('slaprobe_runs_skipped_total'),
+        // Runs whose deadline a stall of the agent moved (src/runner.ts), in the window and since the start.
+        deadlinesMoved: d('slaprobe_probe_deadlines_moved_total'), deadlinesMovedSinceStart: m1.sum('slaprobe_probe_deadlines_moved_total'),
         latenessP99Ms: 1000 * bucketQuantile(0.99, m0.buckets('slaprobe_scheduler_lateness_seconds'), m1.buckets('slaprobe_scheduler_lateness_seconds')),
         agentCpuPercent: (100 * (c1.self - c0.self)) / elapsed,
         pingCpuPercent: (100 * (c1.children - c0.children)) / elapsed,
@@ -141,8 +143,8 @@ async function main() {
       printTable(['kind', 'targets', 'runs/s expected', 'runs/s done', 'failed'], kinds.map((k) => [k.kind, String(k.targets), f(k.expected), f(k.runsPerSecond), String(k.failed)]));
       console.log('');
       printTable(
-        ['targets', 'skipped', 'lateness p99 ms', 'agent CPU %', 'ping CPU %', 'run-queue wait %', 'RSS MiB', 'peak RSS MiB', 'ping procs, PSS MiB', 'packets/s'],
-        [[String(row.targets), String(row.skipped), f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond)]],
+        ['targets', 'skipped', 'deadlines moved (window, since start)', 'lateness p99 ms', 'agent CPU %', 'ping CPU %', 'run-queue wait %', 'RSS MiB', 'peak RSS MiB', 'ping procs, PSS MiB', 'packets/s'],
+        [[String(row.targets), String(row.skipped), `${row.deadlinesMoved}, ${row.deadlinesMovedSinceStart}`, f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond)]],
       );
       console.log(`\nRSS: ${f(split.rssAnonMiB)} MiB anonymous, ${f(split.rssFileMiB)} MiB file-backed (the node binary)`);
       console.log(`disk writes: ${f(row.diskWriteMBps, 2)} MB/s (write_bytes of /proc/PID/io over the window)`);
