@@ -68,8 +68,9 @@ export async function runProbe(target: Target, parent?: AbortSignal, probes: Rec
   if (!result.success && timedOut && result.reason !== 'timeout' && result.reason !== 'loss') {
     result = { ...result, reason: 'timeout', detail: `timed out after ${target.timeout} ms (${result.detail ?? result.reason})` };
   }
-  if (!result.success && timedOut && stalledMs > 0) {
-    result = { ...result, detail: `${result.detail ?? 'timeout'}; the deadline was moved ${Math.round(stalledMs)} ms for a stall of the agent's event loop` };
+  const moved = Math.round(stalledMs);
+  if (!result.success && timedOut && moved > 0) {
+    result = { ...result, detail: `${result.detail ?? 'timeout'}; the deadline was moved ${moved} ms for a stall of the agent's event loop` };
   }
-  return { result, durationSeconds, stalledMs: Math.round(stalledMs) };
+  return { result, durationSeconds, stalledMs: moved };
 }

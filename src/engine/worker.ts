@@ -53,7 +53,7 @@ const scheduler = (() => {
       // A run cut short by the agent's own shutdown observed nothing about the target:
       // recording it would write a false failure into the availability timeline.
       if (stopCtl.signal.aborted) return;
-      post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds, ...(stalledMs > 0 ? { stalledMs } : {}) } });
+      post({ type: 'result', target: target.name, result, meta: { dueAt, startedAt, finishedAt: Date.now(), durationSeconds, stalledMs } });
     },
     onSkip: (t) => post({ type: 'skip', target: t.name }),
     // Lateness travels inside each result's meta (startedAt - dueAt).

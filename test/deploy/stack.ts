@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ruleFiles } from './promql.ts';
-import { DEPLOY, freePort, httpOk, NODE, readYaml, ROOT, startServer, tempDir, tool, waitFor, type Server } from './tools.ts';
+import { DEPLOY, freePort, httpOk, NODE, readYaml, ROOT, sleep, startServer, tempDir, tool, waitFor, type Server } from './tools.ts';
 
 export interface Notification {
   receiver: string;
@@ -181,7 +181,7 @@ export async function startCleanAgent(config: { agent: Record<string, unknown>; 
   for (let i = 1; ; i++) {
     const agent = await startAgent(config);
     // The first round is done (/readyz); one recomputation (1 s) puts it in the counters.
-    await new Promise((ok) => setTimeout(ok, 2_000));
+    await sleep(2_000);
     const text = await (await fetch(`${agent.url}/metrics`)).text();
     const down = text.split('\n').filter((l) => l.startsWith('slaprobe_service_seconds_total{') && l.includes('state="down"') && Number(l.slice(l.lastIndexOf(' ') + 1)) > 0);
     if (down.length === 0) return agent;
