@@ -223,6 +223,13 @@ export function createMetrics(opts: { region: string; version: string; defaultMe
       registers: r,
       index,
     }),
+    packetsUnobserved: new LeanCounter({
+      name: 'slaprobe_packets_unobserved_total',
+      help: 'Answers read after a stall of the agent itself (its packet worker busy, preempted, stopped) later than the packet timeout: they came back, whether in time is not known. Counted neither sent, received nor lost, and no RTT. Non-zero means the agent was starved of CPU.',
+      labelNames: ['target', 'kind'],
+      registers: r,
+      index,
+    }),
     packetsDuplicated: new LeanCounter({
       name: 'slaprobe_packets_duplicated_total',
       help: 'Answers received more than once for the same request.',

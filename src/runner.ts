@@ -4,18 +4,9 @@
 // target never holds a concurrency slot for long.
 import type { Target } from './config/types.ts';
 import { PROBES } from './probes/index.ts';
-import { ABANDON_GRACE_MS, type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/types.ts';
+import { ABANDON_GRACE_MS, STALL_MS, type ProbeFn, type ProbeKind, type ProbeResult, fail } from './probes/types.ts';
 
-/**
- * A deadline timer that fires more than this late found the engine's event loop busy across
- * the deadline (a long task, a GC pause, the agent's own start). Answers that came meanwhile
- * wait in the kernel, and Node runs due timers before it polls for them: aborting then
- * would charge the agent's stall to the target (measured: 5 of 36 runs of a healthy server
- * answering in 150 ms, with a 700 ms task in the engine every 1.3 s). The deadline is then
- * moved by the time it was late, so the target gets its timeout of the agent's attention,
- * up to one more timeout in all: a run ends by 2 x timeout (+ grace).
- */
-export const STALL_MS = 20;
+export { STALL_MS } from './probes/types.ts';
 
 export async function runProbe(target: Target, parent?: AbortSignal, probes: Record<ProbeKind, ProbeFn> = PROBES): Promise<{ result: ProbeResult; durationSeconds: number; stalledMs: number }> {
   // One controller per run, aborted by the deadline or by the parent (shutdown). Not

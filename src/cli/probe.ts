@@ -165,7 +165,7 @@ async function formatResult(target: Target, r: ProbeResult, duration: number): P
   for (const [k, v] of Object.entries(r.info ?? {})) out.push(`  ${`${k}:`.padEnd(10)}${String(v)}`);
   const p = r.packets;
   if (p) {
-    out.push(`  packets:  sent=${p.sent} received=${p.received} lost=${p.lost ?? p.sent - p.received}${p.duplicated ? ` duplicated=${p.duplicated}` : ''}${p.late ? ` late=${p.late}` : ''}${p.reordered ? ` reordered=${p.reordered}` : ''}`);
+    out.push(`  packets:  sent=${p.sent} received=${p.received} lost=${p.lost ?? p.sent - p.received}${p.duplicated ? ` duplicated=${p.duplicated}` : ''}${p.late ? ` late=${p.late}` : ''}${p.unobserved ? ` unobserved=${p.unobserved}` : ''}${p.reordered ? ` reordered=${p.reordered}` : ''}`);
     const seqs = p.seqs ?? p.rtts.map((_, i) => i + 1);
     const times = p.rtts.map((rtt, i) => `#${seqs[i]}=${(rtt * 1000).toFixed(3)}`);
     for (let i = 0; i < times.length; i += 8) out.push(`  ${i === 0 ? 'rtt ms:' : '       '}   ${times.slice(i, i + 8).join(' ')}`);

@@ -26,7 +26,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { IcmpTarget } from '../config/types.ts';
 import { detailOf } from '../probes/errors.ts';
 import { pingAndAddress } from '../probes/icmp.ts';
-import { type PacketTrain, type ProbeFn, type ProbeResult, fail } from '../probes/types.ts';
+import { type PacketTrain, type ProbeFn, type ProbeResult, STALL_MS, fail } from '../probes/types.ts';
 
 /** Packets per ping process: iputils' icmp_seq is 16 bits; a new process starts before it wraps. */
 export const PACKETS_PER_PROCESS = 60_000;
@@ -117,7 +117,13 @@ function settle(s: Stream): void {
   s.timer = undefined;
   const next = s.outstanding[0];
   if (next && !s.exited) {
-    s.timer = setTimeout(() => { settle(s); s.wake?.(); }, next.until - now);
+    s.timer = setTimeout(() => {
+      // Late by a stall of the engine (a long task, the process stopped): ping kept writing,
+      // and Node runs due timers before it reads the pipe. Read it first, once, so an answer
+      // ping printed in time is not counted lost (its RTT is ping's own, the stall is not in it).
+      if (performance.now() - next.until > STALL_MS) setImmediate(() => { if (!s.exited) { settle(s); s.wake?.(); } });
+      else { settle(s); s.wake?.(); }
+    }, next.until - now);
     s.timer.unref();
   }
 }

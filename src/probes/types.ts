@@ -48,6 +48,12 @@ export interface PacketTrain {
   lostUpstream?: number;
   lostDownstream?: number;
   late?: number;
+  /**
+   * Answered, but read after a stall of the agent's packet worker later than the packet
+   * timeout: whether it came in time is not known. Counted neither in `sent` nor lost, no RTT
+   * (src/probes/train/worker.ts).
+   */
+  unobserved?: number;
   duplicated?: number;
   reordered?: number;
   /** Datagrams that were not a valid answer, by reason (malformed, bad_cookie ...). */
@@ -86,10 +92,23 @@ export interface ProbeResult {
   info?: Record<string, string | number | boolean>;
 }
 
+/**
+ * A deadline timer that fires more than this late found the engine's event loop busy across
+ * the deadline (a long task, a GC pause, the agent's own start). Answers that came meanwhile
+ * wait in the kernel, and Node runs due timers before it polls for them: aborting then
+ * would charge the agent's stall to the target (measured: 5 of 36 runs of a healthy server
+ * answering in 150 ms, with a 700 ms task in the engine every 1.3 s). The deadline is then
+ * moved by the time it was late, so the target gets its timeout of the agent's attention,
+ * up to one more timeout in all: a run ends by 2 x timeout (+ grace). The packet worker and
+ * the ping streams use the same figure for their per-packet waits (src/probes/train/worker.ts,
+ * src/engine/ping-stream.ts).
+ */
+export const STALL_MS = 20;
+
 /** How long past its deadline a probe may take to wind down before it is abandoned (src/runner.ts). */
 export const ABANDON_GRACE_MS = 1_000;
 
-/** The longest a run can take before it is abandoned: its timeout, stalls of the agent given back (src/runner.ts STALL_MS), and the grace. */
+/** The longest a run can take before it is abandoned: its timeout, stalls of the agent given back (STALL_MS), and the grace. */
 export const maxRunMs = (timeout: number): number => 2 * timeout + ABANDON_GRACE_MS;
 
 /**

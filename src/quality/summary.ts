@@ -50,7 +50,8 @@ export function summarizeRun(target: Target, result: ProbeResult): string[] {
   const pct = q.sent ? ((q.lost / q.sent) * 100).toFixed(3) : 'n/a';
   lines.push(`packets: ${q.sent} sent, ${p.received} received, ${q.lost} lost (${pct} %)` +
     (p.lostUpstream !== undefined ? `, ${p.lostUpstream} upstream / ${p.lostDownstream ?? 0} downstream / ${Math.max(0, q.lost - p.lostUpstream - (p.lostDownstream ?? 0))} unknown direction` : '') +
-    `, longest loss burst ${p.lossBurstMax ?? 0}`);
+    `, longest loss burst ${p.lossBurstMax ?? 0}` +
+    (p.unobserved ? `; ${p.unobserved} more answered but unobserved (read after a stall of the agent, past the timeout: in none of these figures)` : ''));
   const odd = { late: p.late ?? 0, duplicated: p.duplicated ?? 0, reordered: p.reordered ?? 0 };
   const inv = Object.entries(p.invalid ?? {}).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`);
   lines.push(`answers: ${odd.late} late, ${odd.duplicated} duplicated, ${odd.reordered} reordered; invalid: ${inv.length ? inv.join(', ') : 'none'}`);

@@ -85,6 +85,7 @@ export function createMetricsSink(m: Metrics): Sink & { forget(target: string): 
           lostIn('round_trip', lost);
         }
         m.packetsLate.inc(labels(s, m.packetsLate, 'late'), p.late ?? 0);
+        m.packetsUnobserved.inc(labels(s, m.packetsUnobserved, 'unobserved'), p.unobserved ?? 0);
         m.packetsDuplicated.inc(labels(s, m.packetsDuplicated, 'duplicated'), p.duplicated ?? 0);
         m.packetsReordered.inc(labels(s, m.packetsReordered, 'reordered'), p.reordered ?? 0);
         for (const reason in p.invalid ?? {}) m.packetsInvalid.inc(labels(s, m.packetsInvalid, `invalid:${reason}`, { reason }), p.invalid![reason] ?? 0);

@@ -53,6 +53,8 @@ export interface TrainReport {
   id: number;
   packets: PacketTrain;
   sendLag: SendLag;
+  /** The longest stall of the packet worker seen while the train ran, seconds (absent: none over STALL_MS). */
+  stallSeconds?: number;
   /** ECONNREFUSED seen on the connected socket (ICMP port unreachable). */
   refused: number;
   /** Other socket errors by errno code. */

@@ -26,6 +26,7 @@ export function trainResult(r: TrainReport, info: Record<string, string | number
   if (r.local) { out['local_address'] = r.local.address; out['local_port'] = r.local.port; }
   if (r.refused) out['icmp_port_unreachable'] = r.refused;
   if (r.reflectorReceived !== undefined) out['reflector_received'] = r.reflectorReceived;
+  if (r.stallSeconds !== undefined) out['worker_stall_ms'] = round3(r.stallSeconds * 1e3);
   if (r.sendLag.count) { out['send_lag_p99_ms'] = round3(r.sendLag.p99 * 1e3); out['send_lag_max_ms'] = round3(r.sendLag.max * 1e3); }
   if (r.connectSeconds !== undefined) out['connect_ms'] = round3(r.connectSeconds * 1e3);
   if (r.tlsSeconds !== undefined) out['tls_ms'] = round3(r.tlsSeconds * 1e3);

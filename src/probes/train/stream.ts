@@ -6,6 +6,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { createStreamDeframer, decodeMessage, encodeBindingRequest, newTransactionId } from '../../stun/codec.ts';
+import { STALL_MS } from '../types.ts';
 import type { StunStreamJob, TrainReport } from './protocol.ts';
 
 export async function runStreamTrain(job: StunStreamJob, signal: AbortSignal, nowNs: () => number): Promise<TrainReport> {
@@ -60,15 +61,30 @@ export async function runStreamTrain(job: StunStreamJob, signal: AbortSignal, no
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (closed) break;
       const txid = newTransactionId();
+      const timeoutNs = job.packetTimeoutMs * 1e6;
       const answer = new Promise<Buffer | undefined>((resolve) => {
         waiting = { txid: txid.toString('hex'), resolve };
-        setTimeout(() => resolve(undefined), job.packetTimeoutMs);
+        const due = nowNs() + timeoutNs;
+        setTimeout(() => {
+          // Late by a stall of this thread (src/probes/train/worker.ts): Node runs due timers
+          // before it reads the sockets, so read them once before the answer counts lost.
+          const late = nowNs() - due;
+          if (late > STALL_MS * 1e6) {
+            rep.stallSeconds = Math.max(rep.stallSeconds ?? 0, late / 1e9);
+            setImmediate(() => resolve(undefined));
+          } else resolve(undefined);
+        }, job.packetTimeoutMs);
       });
       const sentAt = nowNs();
       sock.write(encodeBindingRequest(txid));
       const msg = await answer;
       const rxAt = nowNs();
       if (closed && !msg) break;
+      if (msg && rxAt - sentAt > timeoutNs) {
+        // Read past the timeout (only a stall lets that happen): it came, whether in time is not known.
+        p.unobserved = (p.unobserved ?? 0) + 1;
+        continue;
+      }
       p.sent++;
       if (!msg) { p.lost!++; waiting = undefined; continue; }
       const d = decodeMessage(msg);

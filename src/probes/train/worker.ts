@@ -14,10 +14,26 @@
 // in the same turn. Polling without the naps would burn a core and, on a busy machine, get
 // the thread preempted: worse timing, not better. A send that falls due while received
 // datagrams are being taken in goes out between two of them (sendDue).
+//
+// A stall of this thread (a GC pause, the thread preempted, the process stopped or throttled)
+// leaves answers waiting in the kernel, and after it Node runs due timers before it polls
+// the sockets: without care, a packet whose answer came in time was expired as lost, and an
+// answer read after the stall carried the stall in its RTT. Measured: an agent stopped for
+// 800 ms in the middle of a train over a 100 ms path lost 4-5 of 100 packets that the
+// reflector had answered (a 0.05 % target is one packet in 2,000). Every wake-up that comes
+// more than STALL_MS later than planned, and every callback of ours that ran that long, is a
+// stall: until the loop has read the sockets since (a full turn after it), no packet expires.
+// An answer read meanwhile carries the stall in its stamp: within the packet timeout it is
+// counted as it was measured (an upper bound, as with any stall too short to see, and as
+// every prober that stamps in user space does); past the timeout it is `unobserved`: it came
+// back, maybe in time, maybe not. An unobserved packet is counted neither sent nor lost and
+// has no RTT, so the loss ratio, the jitter and the latency hold only what was measured; the
+// train reports how many there were and the longest stall (slaprobe_packets_unobserved_total,
+// the run's worker_stall_ms).
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import type { PacketTrain } from '../types.ts';
+import { type PacketTrain, STALL_MS } from '../types.ts';
 import { decodeMessage, encodeBindingRequest, newTransactionId, type MappedAddress } from '../../stun/codec.ts';
 import { AT, FIXED_BYTES, TYPE_REPLY, createMac, encodeRequest, headerKeyIdBytes, refillRequest, type Mac } from '../../reflector/wire.ts';
 import type { EchoJob, FromWorker, StunJob, ToWorker, TrainReport } from './protocol.ts';
@@ -44,6 +60,9 @@ const NAP_NS = 0.1 * MS;
 const PENDING = 1;
 const ANSWERED = 2;
 const LOST = 3;
+/** Answered, but read after a stall of this worker: its RTT is not known (see the top). */
+const UNOBSERVED = 4;
+const STALL_NS = STALL_MS * MS;
 
 interface Train {
   job: StunJob | EchoJob;
@@ -63,6 +82,9 @@ interface Train {
   ackLo: Uint32Array;
   maxAnswered: number;
   late: number;
+  unobserved: number;
+  /** The longest stall of this worker seen while the train ran, ns. */
+  stallNs: number;
   duplicated: number;
   reordered: number;
   invalid: Record<string, number>;
@@ -132,7 +154,7 @@ function startTrain(job: StunJob | EchoJob): void {
     state: new Uint8Array(n), sentAt: new Float64Array(n), lag: new Float64Array(n),
     rttBySeq: new Float64Array(n), upBySeq: new Float64Array(n), downBySeq: new Float64Array(n),
     ackHi: new Uint32Array(n), ackLo: new Uint32Array(n),
-    maxAnswered: -1, late: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
+    maxAnswered: -1, late: 0, unobserved: 0, stallNs: 0, duplicated: 0, reordered: 0, invalid: {}, refused: 0, socketErrors: {}, errorResponses: {},
     mappedChanged: false, reflectorReceived: 0, txids: new Map(), session: randomFillSync(Buffer.alloc(8)), keyId: Buffer.from(job.proto === 'echo' ? job.keyId : ''),
     free: [], inflight: [], endAt: 0, sendAt: Infinity, lazyAt: Infinity, done: false,
     // A function written in the literal, not assigned to t afterwards: V8 allocates a
@@ -147,8 +169,12 @@ function startTrain(job: StunJob | EchoJob): void {
   if (job.proto === 'echo') t.mac = createMac(job.key);
   trains.set(job.id, t);
   sock.on('message', (buf) => {
-    onMessage(t, buf, nowNs());
-    if (!pumping && heapTop(sendHeap, 'sendAt') <= nowNs()) sendDue();
+    const rx = nowNs();
+    attend(rx);
+    onMessage(t, buf, rx);
+    const after = nowNs();
+    if (after - rx > STALL_NS) stalled(after, after - rx);
+    if (!pumping && heapTop(sendHeap, 'sendAt') <= after) sendDue();
   });
   sock.on('error', (err: NodeJS.ErrnoException) => onSocketError(t, err));
   sock.connect(job.port, job.host, () => {
@@ -222,11 +248,18 @@ function onMessage(t: Train, buf: Buffer, rxNs: number): void {
     if (received > t.reflectorReceived) t.reflectorReceived = received;
   }
   const st = t.state[seq];
-  if (st === ANSWERED) { t.duplicated++; return; }
+  if (st === ANSWERED || st === UNOBSERVED) { t.duplicated++; return; }
   if (st === LOST) { t.late++; return; }
-  t.state[seq] = ANSWERED;
   t.outstanding--;
-  t.rttBySeq[seq] = rtt;
+  if (clouded !== 0 && rtt > t.job.packetTimeoutMs * MS) {
+    // Read after a stall, and later than the timeout by its stamp: it may have come in time or
+    // not, the stall is in the stamp.
+    t.state[seq] = UNOBSERVED;
+    t.unobserved++;
+  } else {
+    t.state[seq] = ANSWERED;
+    t.rttBySeq[seq] = rtt;
+  }
   if (seq < t.maxAnswered) t.reordered++;
   else t.maxAnswered = seq;
   // A freed slot lets a held-back send go now; the last answer starts the linger.
@@ -262,8 +295,9 @@ function send(t: Train): void {
   t.outstanding++;
 }
 
-/** Expire answers that are overdue: a packet's fate is known once its timeout passes. */
+/** Expire answers that are overdue: a packet's fate is known once its timeout passes (and the sockets were read since any stall). */
 function expire(t: Train, now: number): void {
+  if (clouded !== 0) return;
   const to = t.job.packetTimeoutMs * MS;
   while (t.expireIdx < t.next && (t.state[t.expireIdx] !== PENDING || t.sentAt[t.expireIdx]! + to <= now)) {
     if (t.state[t.expireIdx] === PENDING) {
@@ -348,6 +382,46 @@ function serve(t: Train): void {
 
 let pumping = false;
 
+// Stalls (see the top). `plannedWake`: when the armed timer should fire (Infinity: none).
+// `clouded`: when the latest stall was seen (0: none since the sockets were read), and
+// `cloudSince` the first of a run of them. `clearing`: a check-phase turn has seen the cloud;
+// the next one comes after a full poll phase of the event loop, which read the sockets, and
+// lifts it. Stalls one after another hold the expiries for at most MAX_CLOUD_NS.
+let plannedWake = Infinity;
+let clouded = 0;
+let cloudSince = 0;
+let clearing = false;
+const MAX_CLOUD_NS = 1_000 * MS;
+
+/** A stall of `ns` ended at `now`: hold expiries, and judge answers by their stamps, until a full turn has passed. */
+function stalled(now: number, ns: number): void {
+  if (clouded === 0) cloudSince = now;
+  clouded = now;
+  clearing = false;
+  for (const t of trains.values()) if (ns > t.stallNs) t.stallNs = ns;
+}
+
+/** At each entry into the worker: a timer overdue by more than STALL_NS means a stall. */
+function attend(now: number): void {
+  if (now - plannedWake > STALL_NS) stalled(now, now - plannedWake);
+}
+
+function onTimer(): void {
+  timer = undefined;
+  attend(nowNs());
+  plannedWake = Infinity;
+  pump();
+}
+
+/** setImmediate callbacks run after the poll phase: the second one since the latest stall lifts the cloud. */
+function onImmediate(): void {
+  immediate = undefined;
+  if (clouded !== 0) {
+    if (clearing || nowNs() - cloudSince > MAX_CLOUD_NS) { clouded = 0; clearing = false; } else clearing = true;
+  }
+  pump();
+}
+
 /**
  * The sends that are due, from inside the event loop's poll phase. One poll phase reads every
  * socket that has datagrams waiting (up to 32 each), and with hundreds of trains a stall of
@@ -386,27 +460,41 @@ function pump(): void {
 function loop(): void {
   if (timer) { clearTimeout(timer); timer = undefined; }
   if (immediate) { clearImmediate(immediate); immediate = undefined; }
+  plannedWake = Infinity;
+  const entered = nowNs();
   for (;;) {
-    const servedLazy = serveDue(lazyHeap, 'lazyAt', nowNs());
+    // While clouded nothing expires: the lazy entries wait for the turn that lifts it.
+    const servedLazy = clouded === 0 && serveDue(lazyHeap, 'lazyAt', nowNs());
     const served = serveDue(sendHeap, 'sendAt') || servedLazy;
     const wakeSend = heapTop(sendHeap, 'sendAt');
     const after = nowNs();
+    // This loop ran (or was stalled in) too long: what came meanwhile waits in the kernel.
+    if (after - entered > STALL_NS) stalled(after, after - entered);
     const wait = wakeSend - after;
     if (wait <= NAP_NS && !served) {
-      // The send is due within one nap: wait for exactly that long and send in this turn.
+      // The send is due within one nap: wait for exactly that long and send in this turn (a
+      // preemption in it counts in the loop's time, below).
       if (wait > 0) Atomics.wait(NAP, 0, 0, wait / MS);
       continue;
     }
-    if (wait <= SPIN_NS) {
+    if (wait <= SPIN_NS || clouded !== 0) {
       // Close to a send: nap (a blocking wait, no CPU burnt), then let the loop take in any
-      // received datagram (its stamp is at most NAP_NS late) and look again.
-      Atomics.wait(NAP, 0, 0, Math.min(NAP_NS, Math.max(0, wait - NAP_NS)) / MS);
-      immediate = setImmediate(pump);
+      // received datagram (its stamp is at most NAP_NS late) and look again. After a stall,
+      // the next turns come at once, to read the sockets and lift the cloud.
+      const nap = wait <= SPIN_NS ? Math.min(NAP_NS, Math.max(0, wait - NAP_NS)) : 0;
+      if (nap > 0) {
+        Atomics.wait(NAP, 0, 0, nap / MS);
+        const overrun = nowNs() - after - nap; // preempted in the nap
+        if (overrun > STALL_NS) stalled(after + nap + overrun, overrun);
+      }
+      immediate = setImmediate(onImmediate);
       return;
     }
     const wake = Math.min(wakeSend - SPIN_NS, heapTop(lazyHeap, 'lazyAt'));
     if (wake === Infinity) return;
-    timer = setTimeout(pump, Math.max(0, Math.floor((wake - after) / MS)));
+    const ms = Math.max(0, Math.floor((wake - after) / MS));
+    plannedWake = after + ms * MS;
+    timer = setTimeout(onTimer, ms);
     return;
   }
 }
@@ -436,6 +524,7 @@ function report(t: Train, stoppedBy?: string): TrainReport {
   for (let i = 0; i < n; i++) {
     const st = t.state[i];
     if (st === PENDING) continue; // fate unknown (the run was stopped): not counted
+    if (st === UNOBSERVED) { burst = 0; continue; } // came back, when unknown: not counted (t.unobserved)
     sent++;
     if (st === ANSWERED) {
       burst = 0;
@@ -450,7 +539,7 @@ function report(t: Train, stoppedBy?: string): TrainReport {
       // The latest answered packet within 63 after this one says whether the reflector got it
       // (the ack vector carries the 63 sequence numbers below the one it answers).
       for (let j = Math.min(n - 1, i + 63); j > i; j--) {
-        if (t.state[j] !== ANSWERED) continue;
+        if (t.state[j] !== ANSWERED && t.state[j] !== UNOBSERVED) continue;
         const b = j - 1 - i;
         if (((b < 32 ? t.ackLo[j]! >>> b : t.ackHi[j]! >>> (b - 32)) & 1) === 1) lostDown++;
         else lostUp++;
@@ -464,6 +553,7 @@ function report(t: Train, stoppedBy?: string): TrainReport {
     sent, received: rtts.length, rtts, seqs, lost,
     late: t.late, duplicated: t.duplicated, reordered: t.reordered, invalid: t.invalid, lossBurstMax: burstMax,
   };
+  if (t.unobserved) packets.unobserved = t.unobserved;
   if (t.job.proto === 'echo') {
     packets.lostUpstream = lostUp;
     packets.lostDownstream = lostDown;
@@ -476,6 +566,7 @@ function report(t: Train, stoppedBy?: string): TrainReport {
   return {
     id: t.job.id, packets,
     sendLag: { count: n, p50: q(0.5), p99: q(0.99), max: q(1) },
+    ...(t.stallNs ? { stallSeconds: t.stallNs / 1e9 } : {}),
     refused: t.refused, socketErrors: t.socketErrors, errorResponses: t.errorResponses,
     ...(t.mapped ? { mapped: t.mapped, mappedChanged: t.mappedChanged } : {}),
     ...(addr ? { local: addr } : {}),
