@@ -126,6 +126,9 @@ async function main() {
         runQueueWaitPercent: (100 * (w1 - w0)) / elapsed,
         rssMiB: mem.rss, hwmMiB: mem.hwm, pingProcesses: c1.count, pingPssMiB: c1.pssMiB,
         packetsPerSecond: d('slaprobe_packets_sent_total') / elapsed,
+        // Every packet target answers here: a loss or an unobserved answer (read after a stall
+        // of the agent, src/probes/train/worker.ts) since the start is the agent's doing.
+        packetsLostSinceStart: m1.sum('slaprobe_packets_lost_total'), packetsUnobservedSinceStart: m1.sum('slaprobe_packets_unobserved_total'),
         diskWriteMBps: (io1 - io0) / 1e6 / elapsed,
       };
       // Where the memory is: each isolate's V8 heap as the agent reports it (the scrape at
@@ -143,8 +146,8 @@ async function main() {
       printTable(['kind', 'targets', 'runs/s expected', 'runs/s done', 'failed'], kinds.map((k) => [k.kind, String(k.targets), f(k.expected), f(k.runsPerSecond), String(k.failed)]));
       console.log('');
       printTable(
-        ['targets', 'skipped', 'deadlines moved (window, since start)', 'lateness p99 ms', 'agent CPU %', 'ping CPU %', 'run-queue wait %', 'RSS MiB', 'peak RSS MiB', 'ping procs, PSS MiB', 'packets/s'],
-        [[String(row.targets), String(row.skipped), `${row.deadlinesMoved}, ${row.deadlinesMovedSinceStart}`, f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond)]],
+        ['targets', 'skipped', 'deadlines moved (window, since start)', 'lateness p99 ms', 'agent CPU %', 'ping CPU %', 'run-queue wait %', 'RSS MiB', 'peak RSS MiB', 'ping procs, PSS MiB', 'packets/s', 'packets lost, unobserved (since start)'],
+        [[String(row.targets), String(row.skipped), `${row.deadlinesMoved}, ${row.deadlinesMovedSinceStart}`, f(row.latenessP99Ms, 2), f(row.agentCpuPercent), f(row.pingCpuPercent), f(row.runQueueWaitPercent), f(row.rssMiB), f(row.hwmMiB), `${row.pingProcesses}, ${f(row.pingPssMiB)}`, f(row.packetsPerSecond), `${row.packetsLostSinceStart}, ${row.packetsUnobservedSinceStart}`]],
       );
       console.log(`\nRSS: ${f(split.rssAnonMiB)} MiB anonymous, ${f(split.rssFileMiB)} MiB file-backed (the node binary)`);
       console.log(`disk writes: ${f(row.diskWriteMBps, 2)} MB/s (write_bytes of /proc/PID/io over the window)`);
