@@ -4,17 +4,22 @@
 // after a change of the source refills Node's compile cache; see src/engine/isolate.ts). The
 // default config listens on 127.0.0.1:9917, so that port must be free. Not a test.
 //
-//   node bench/footprint.ts [--seconds 60]
+//   node bench/footprint.ts [--seconds 60] [--pages]
+// --pages: also which parts of the node binary are resident in the second start
+// (bench/support/binary-pages.ts; needs root and binutils' nm).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { residentBinaryPages } from './support/binary-pages.ts';
 import { printTable, stopChild, waitHttp } from './support/process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = join(REPO, 'node_modules/.bin/node');
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
+/** The binary the agent runs (the agent re-executes itself with its V8 flags: process.execPath). */
+const NODE_BINARY = realpathSync(NODE);
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, pages: { type: 'boolean', default: false } } });
 
 function status(pid: number) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -23,6 +28,7 @@ function status(pid: number) {
 }
 
 const rows: string[][] = [];
+let pages: [string, number][] = [];
 // The first start after a change of the source strips (and caches) what changed; later ones read the cache.
 for (const start of ['start 1', 'start 2']) {
   const dir = mkdtempSync(join(tmpdir(), 'slaprobe-bench-footprint-'));
@@ -32,6 +38,7 @@ for (const start of ['start 1', 'start 2']) {
     await new Promise((r) => setTimeout(r, Number(args.seconds) * 1000));
     const m = status(agent.pid!);
     rows.push([start, m.rss.toFixed(1), m.anon.toFixed(1), m.file.toFixed(1), m.hwm.toFixed(1)]);
+    if (args.pages && start === 'start 2') pages = residentBinaryPages(agent.pid!, NODE_BINARY);
   } finally {
     await stopChild(agent);
     rmSync(dir, { recursive: true, force: true });
@@ -39,3 +46,26 @@ for (const start of ['start 1', 'start 2']) {
 }
 console.log(`idle agent, config/default.yaml, ${args.seconds} s after start, ${new Date().toISOString()}`);
 printTable(['run', 'RSS MiB', 'anonymous MiB', 'file MiB', 'peak MiB'], rows);
+if (pages.length > 0) {
+  // The floor beside it: a bare Node with one idle worker thread (the agent has the main
+  // thread and the probe engine's), same binary, 5 s after start.
+  const bare = spawn(NODE_BINARY, ['-e', "new (require('node:worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
+  let floor: Map<string, number>;
+  try {
+    await new Promise((r) => setTimeout(r, 5_000));
+    floor = new Map(residentBinaryPages(bare.pid!, NODE_BINARY));
+  } finally {
+    await stopChild(bare);
+  }
+  console.log(`\nresident pages of ${NODE_BINARY} in start 2, by component (symbols: nm; a bare node with one worker thread beside it)`);
+  const mib = (b: number) => (b / 1048576).toFixed(1);
+  const shown = pages.filter(([, b]) => b >= 0.1 * 1048576);
+  const rest = pages.filter(([, b]) => b < 0.1 * 1048576);
+  const restFloor = rest.reduce((a, [c]) => a + (floor.get(c) ?? 0), 0);
+  const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
+  printTable(['component', 'agent MiB', 'bare node + worker MiB'], [
+    ...shown.map(([c, b]) => [c, mib(b), mib(floor.get(c) ?? 0)]),
+    ['smaller parts', mib(sum(rest.map(([, b]) => b))), mib(restFloor)],
+    ['all', mib(sum(pages.map(([, b]) => b))), mib(sum(floor.values()))],
+  ]);
+}

@@ -15,15 +15,16 @@
 #   python3-minimal      a slow ICMP echo responder in a test namespace (test/support/slow-echo.py)
 #   victoria-metrics     the fleet store (remote write, query API) for fleet tests
 #   chromium, poppler-utils   headless browser tests of the status page, PDF report to text
+#   binutils       nm and readelf for bench:footprint --pages
 set -euo pipefail
 runtime=(iputils-ping tzdata)
 toolchain=(iputils-ping tzdata openssl ca-certificates coturn prometheus prometheus-alertmanager
       prometheus-blackbox-exporter prometheus-smokeping-prober irtt iproute2 nftables procps docker-compose systemd python3-minimal
-      victoria-metrics chromium poppler-utils)
+      victoria-metrics chromium poppler-utils binutils)
 case "${1:-}" in
   --runtime) want=("${runtime[@]}"); what="the agent's runtime packages" ;;
   "") want=("${toolchain[@]}"); what="the test and benchmark toolchain" ;;
-  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup-system: unknown option $1; use --runtime (what the agent needs) or no option (the test toolchain)" >&2; exit 2 ;;
 esac
 missing=()
