@@ -15,6 +15,13 @@ import { ipdvAbs, mean, percentile, rfc3550Series } from '../src/quality/stats.t
 import { startReflector } from '../src/reflector/index.ts';
 import { startRelay } from '../test/support/impair-relay.ts';
 import { freePort } from '../test/support/coturn.ts';
+import { execTuned } from '../src/engine/isolate.ts';
+
+// As `slaprobe run` does: this process becomes itself with the agent's V8 flags and malloc
+// settings (MAIN_FLAGS: 1 MiB semi-spaces in every isolate, the packet worker's too), so the
+// packet worker measured here is sized as the agent's. Before 2026-12-03 the bench ran without
+// them (the packet worker had its 8 MiB young generation, TRAIN_YOUNG_MB).
+execTuned();
 
 const seconds = Number(process.argv[2] ?? 10);
 const streams = (process.argv[3] ?? '1,10,25,50,100').split(',').map(Number);
@@ -67,7 +74,7 @@ const sl = { rtt: mean(rtts), jitter: mean(rfc3550Series(rtts, rtts.length > 1 ?
 const applied = (s: typeof sStats) => mean(s.appliedUpMs) + mean(s.appliedDownMs);
 const fmt = (x: number) => x.toFixed(3);
 console.log(`date: ${new Date().toISOString()}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, ${execFileSync('uname', ['-r']).toString().trim()}, node ${process.version}, irtt ${execFileSync('irtt', ['version']).toString().split('\n')[0]}`);
+console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, ${execFileSync('uname', ['-r']).toString().trim()}, node ${process.version}, irtt ${execFileSync('irtt', ['version']).toString().split('\n')[0]}, node flags: ${process.execArgv.join(' ') || 'none'}`);
 console.log(`path: up ${UP.delayMs} ms + U(0, ${UP.jitterMs} ms), ${UP.loss * 100} % loss; down ${DOWN.delayMs} ms; ${packets} packets at 20 ms, 172 bytes`);
 console.log('| | truth | slaprobe | error | irtt | error |');
 console.log('|---|---|---|---|---|---|');
