@@ -20,7 +20,8 @@ import { execTuned } from '../src/engine/isolate.ts';
 // As `slaprobe run` does: this process becomes itself with the agent's V8 flags and malloc
 // settings (MAIN_FLAGS: 1 MiB semi-spaces in every isolate, the packet worker's too), so the
 // packet worker measured here is sized as the agent's. Before 2026-12-03 the bench ran without
-// them (the packet worker had its 8 MiB young generation, TRAIN_YOUNG_MB).
+// them (the packet worker had its 8 MiB young generation, TRAIN_YOUNG_MB); SLAPROBE_NO_EXEC=1
+// still runs it that way.
 execTuned();
 
 const seconds = Number(process.argv[2] ?? 10);
