@@ -6,7 +6,7 @@
 //
 //   node bench/footprint.ts [--seconds 60] [--pages]
 // --pages: also which parts of the node binary are resident in the second start
-// (bench/support/binary-pages.ts; needs root and binutils' nm).
+// (bench/support/binary-pages.ts; needs root and binutils: nm, readelf).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,11 +61,10 @@ if (pages.length > 0) {
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const shown = pages.filter(([, b]) => b >= 0.1 * 1048576);
   const rest = pages.filter(([, b]) => b < 0.1 * 1048576);
-  const restFloor = rest.reduce((a, [c]) => a + (floor.get(c) ?? 0), 0);
   const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
   printTable(['component', 'agent MiB', 'bare node + worker MiB'], [
     ...shown.map(([c, b]) => [c, mib(b), mib(floor.get(c) ?? 0)]),
-    ['smaller parts', mib(sum(rest.map(([, b]) => b))), mib(restFloor)],
+    ['smaller parts', mib(sum(rest.map(([, b]) => b))), mib(sum(rest.map(([c]) => floor.get(c) ?? 0)))],
     ['all', mib(sum(pages.map(([, b]) => b))), mib(sum(floor.values()))],
   ]);
 }

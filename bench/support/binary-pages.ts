@@ -31,29 +31,28 @@ function component(demangled: string): string {
   return 'other symbols';
 }
 
+/** A binutils tool's output; if it is missing, an error that says to install it. */
+function binutils(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')}: ${(e as Error).message}; install binutils (apt-get install binutils: nm, readelf) for --pages`, { cause: e });
+  }
+}
+
 /** Resident bytes of `binary`'s mappings in process `pid`, by component, largest first. */
 export function residentBinaryPages(pid: number, binary: string): [string, number][] {
-  let nm: string;
-  try {
-    nm = execFileSync('nm', ['-S', '-C', '--defined-only', binary], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  } catch (e) {
-    throw new Error(`nm ${binary}: ${(e as Error).message}; install binutils (apt-get install binutils: nm, readelf) for --pages`, { cause: e });
-  }
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const names: string[] = [];
-  const syms = nm.split('\n').map((l) => /^([0-9a-f]+) ([0-9a-f]+) \S (.*)$/.exec(l)).filter((m) => m !== null)
+  const syms = binutils('nm', ['-S', '-C', '--defined-only', binary]).split('\n').map((l) => /^([0-9a-f]+) ([0-9a-f]+) \S (.*)$/.exec(l)).filter((m) => m !== null)
     .map((m) => ({ start: parseInt(m[1]!, 16), end: parseInt(m[1]!, 16) + Math.max(1, parseInt(m[2]!, 16)), name: m[3]! }))
     .sort((a, b) => a.start - b.start);
-  for (const s of syms) { starts.push(s.start); ends.push(s.end); names.push(s.name); }
   /** The symbol covering some byte of [lo, lo + PAGE), or undefined. */
   const symbolOf = (lo: number): string | undefined => {
-    let a = 0, b = starts.length - 1, j = -1;
-    while (a <= b) { const m = (a + b) >> 1; if (starts[m]! < lo + PAGE) { j = m; a = m + 1; } else b = m - 1; }
-    return j >= 0 && ends[j]! > lo ? names[j] : undefined;
+    let a = 0, b = syms.length - 1, j = -1;
+    while (a <= b) { const m = (a + b) >> 1; if (syms[m]!.start < lo + PAGE) { j = m; a = m + 1; } else b = m - 1; }
+    return j >= 0 && syms[j]!.end > lo ? syms[j]!.name : undefined;
   };
   // ELF sections, to say where a page without a symbol is.
-  const sections = execFileSync('readelf', ['-SW', binary], { encoding: 'utf8' }).split('\n')
+  const sections = binutils('readelf', ['-SW', binary]).split('\n')
     .map((l) => /\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(l)).filter((m) => m !== null)
     .map((m) => ({ name: m[1]!, start: parseInt(m[2]!, 16), end: parseInt(m[2]!, 16) + parseInt(m[3]!, 16) })).filter((x) => x.start > 0);
   const sectionOf = (a: number) => sections.find((x) => a >= x.start && a < x.end)?.name ?? 'between sections';
@@ -70,11 +69,12 @@ export function residentBinaryPages(pid: number, binary: string): [string, numbe
       // Copies of the binary's code mapped elsewhere (V8 remaps its builtins next to each
       // isolate's code) lie outside the addresses of the symbol table (the node binary is not
       // position-independent: its symbols' addresses are where it is mapped).
-      const remapped = starts.length === 0 || hi <= starts[0]! || lo >= ends[ends.length - 1]!;
+      const remapped = syms.length === 0 || hi <= syms[0]!.start || lo >= syms[syms.length - 1]!.end;
       for (let i = 0; i < pages; i++) {
         if ((buf.readUInt32LE(i * 8 + 4) & 0x80000000) === 0) continue; // bit 63: present
-        const name = remapped ? 'V8 builtins, remapped per isolate' : symbolOf(lo + i * PAGE);
-        const c = name === undefined ? `no symbol, ${sectionOf(lo + i * PAGE)}` : remapped ? name : component(name);
+        const at = lo + i * PAGE;
+        const name = remapped ? undefined : symbolOf(at);
+        const c = remapped ? 'V8 builtins, remapped per isolate' : name === undefined ? `no symbol, ${sectionOf(at)}` : component(name);
         out.set(c, (out.get(c) ?? 0) + PAGE);
       }
     }

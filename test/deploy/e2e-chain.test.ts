@@ -205,8 +205,9 @@ describe('the live SLA chain: agent -> shipped rules -> Alertmanager -> webhook 
       if (before.length > 0) console.log(`e2e chain: ${service}/${sla} had incidents before the outage: ${JSON.stringify(before)}`);
       return all.filter((i) => Date.parse(i.start) >= t0 - 1_000);
     };
-    const [meetL1] = incidentsOf('meet', 'hedu');
-    expect(meetL1, `meet/hedu incidents ${JSON.stringify(incidentsOf('meet', 'hedu'))}; the agent said:\n${agent.output().slice(-4_000)}\nAlertmanager said:\n${am.output().slice(-4_000)}`).toMatchObject({ level: 'L1', notify_met: true });
+    const meetHedu = incidentsOf('meet', 'hedu');
+    const [meetL1] = meetHedu;
+    expect(meetL1, `meet/hedu incidents ${JSON.stringify(meetHedu)}; the agent said:\n${agent.output().slice(-4_000)}\nAlertmanager said:\n${am.output().slice(-4_000)}`).toMatchObject({ level: 'L1', notify_met: true });
     expect(meetL1!.notify_ms).toBeGreaterThan(0);
     // The first notification of the incident is the first one the agent received, which is
     // the HEDU page's (or an earlier one of the same flush).

@@ -23,7 +23,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { createStreamDeframer, encodeResponse } from '../../src/stun/codec.ts';
 import { type Reflector, startReflector } from '../../src/reflector/index.ts';
 import { parseMetrics } from '../../bench/support/metrics.ts';
-import { agentUrl, killAgents, spawnAgent } from '../support/agent-process.ts';
+import { type AgentProcess, agentUrl, killAgents, spawnAgent } from '../support/agent-process.ts';
 import { type Coturn, startCoturn } from '../support/coturn.ts';
 import { type Relay, startRelay } from '../support/impair-relay.ts';
 import { createTestHost } from '../support/netns.ts';
@@ -88,8 +88,9 @@ const trainTarget = (name: string, own: string, address: string) => `
  * Stops the agent for a second once 30 packets of a train have reached `via`, then checks the
  * agent's counters of `target` against the relay's, packet for packet.
  */
-async function stopMidTrainAndCompare(agent: { child: { kill(sig: NodeJS.Signals): boolean } }, http: string, target: string, via: Relay): Promise<void> {
-  const start = (await via.stats()).upForwarded + (await via.stats()).upDropped;
+async function stopMidTrainAndCompare(agent: AgentProcess, http: string, target: string, via: Relay): Promise<void> {
+  const s0 = await via.stats();
+  const start = s0.upForwarded + s0.upDropped;
   for (let i = 0; i < 400; i++) {
     const s = await via.stats();
     if (s.upForwarded + s.upDropped - start >= 30) break;
