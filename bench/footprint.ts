@@ -1,13 +1,19 @@
 // The idle agent's memory (issue 13): `slaprobe run` on config/default.yaml exactly as
-// `npm start` runs it (from the TypeScript source, no flag), a fresh data dir, RSS split into
-// anonymous and file-backed pages after it has settled, two starts in a row (the first
-// after a change of the source refills Node's compile cache; see src/engine/isolate.ts). The
-// default config listens on 127.0.0.1:9917, so that port must be free. Not a test.
+// `npm start` and the Docker image run it (the compiled dist/cli.js, no flag; built here
+// first with `npm run build`), and beside it as a checkout runs it from the TypeScript source
+// (`node src/cli.ts`). A fresh data dir, RSS split into anonymous and file-backed pages after
+// it has settled, two starts of each in a row (from source, the first after a change refills
+// Node's compile cache; see src/engine/isolate.ts). The default config listens on
+// 127.0.0.1:9917, so that port must be free. Not a test.
 //
-//   node bench/footprint.ts [--seconds 60] [--pages]
-// --pages: also which parts of the node binary are resident in the second start
+//   node bench/footprint.ts [--seconds 300] [--runs both|compiled|source] [--pages]
+// --seconds: how long each start runs; RSS is read at the end, and its mean, min and max
+// over samples every 5 s from 60 s on (the agent settles its heaps 10 s after its first
+// round of probes, up to 30 s on the default config, then every minute; in between they
+// grow). --runs: only the compiled or only the source starts.
+// --pages: also which parts of the node binary are resident in the compiled second start
 // (bench/support/binary-pages.ts; needs root and binutils: nm, readelf).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +25,11 @@ const REPO = join(import.meta.dirname, '..');
 const NODE = join(REPO, 'node_modules/.bin/node');
 /** The binary the agent runs (the agent re-executes itself with its V8 flags: process.execPath). */
 const NODE_BINARY = realpathSync(NODE);
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, pages: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '300' }, pages: { type: 'boolean', default: false }, runs: { type: 'string', default: 'both' } } });
+if (!['both', 'compiled', 'source'].includes(args.runs)) throw new Error(`--runs must be both, compiled or source, not "${args.runs}"`);
+/** RSS is sampled every SAMPLE_S from FROM_S on: an idle agent's heaps grow between two settles (src/engine/isolate.ts SETTLE_*). */
+const SAMPLE_S = 5;
+const FROM_S = 60;
 
 function status(pid: number) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -27,25 +37,43 @@ function status(pid: number) {
   return { rss: mib('VmRSS'), anon: mib('RssAnon'), file: mib('RssFile'), hwm: mib('VmHWM') };
 }
 
+const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: REPO, stdio: 'inherit' });
+if (build.status !== 0) throw new Error('npm run build failed');
+
 const rows: string[][] = [];
 let pages: [string, number][] = [];
-// The first start after a change of the source strips (and caches) what changed; later ones read the cache.
-for (const start of ['start 1', 'start 2']) {
+const all: [string, string][] = [
+  ['compiled (npm start, Docker), start 1', 'dist/cli.js'],
+  ['compiled (npm start, Docker), start 2', 'dist/cli.js'],
+  // The first start after a change of the source strips (and caches) what changed; later ones read the cache.
+  ['source (node src/cli.ts), start 1', 'src/cli.ts'],
+  ['source (node src/cli.ts), start 2', 'src/cli.ts'],
+];
+const runs = all.filter(([, entry]) => args.runs === 'both' || entry.startsWith(args.runs === 'compiled' ? 'dist' : 'src'));
+for (const [run, entry] of runs) {
   const dir = mkdtempSync(join(tmpdir(), 'slaprobe-bench-footprint-'));
-  const agent = spawn(NODE, [join(REPO, 'src/cli.ts'), 'run', '--config', join(REPO, 'config/default.yaml'), '--data-dir', join(dir, 'data')], { stdio: 'ignore' });
+  const agent = spawn(NODE, [join(REPO, entry), 'run', '--config', join(REPO, 'config/default.yaml'), '--data-dir', join(dir, 'data')], { stdio: 'ignore' });
   try {
     await waitHttp('http://127.0.0.1:9917/healthz', agent);
-    await new Promise((r) => setTimeout(r, Number(args.seconds) * 1000));
+    const started = Date.now();
+    const samples: number[] = [];
+    for (;;) {
+      const at = (Date.now() - started) / 1000;
+      if (at >= FROM_S) samples.push(status(agent.pid!).rss);
+      if (at >= Number(args.seconds)) break;
+      await new Promise((r) => setTimeout(r, Math.min(SAMPLE_S, Math.max(0.1, Number(args.seconds) - at)) * 1000));
+    }
     const m = status(agent.pid!);
-    rows.push([start, m.rss.toFixed(1), m.anon.toFixed(1), m.file.toFixed(1), m.hwm.toFixed(1)]);
-    if (args.pages && start === 'start 2') pages = residentBinaryPages(agent.pid!, NODE_BINARY);
+    const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+    rows.push([run, m.rss.toFixed(1), m.anon.toFixed(1), m.file.toFixed(1), mean.toFixed(1), Math.min(...samples).toFixed(1), Math.max(...samples).toFixed(1), m.hwm.toFixed(1)]);
+    if (args.pages && run === runs[1]?.[0]) pages = residentBinaryPages(agent.pid!, NODE_BINARY);
   } finally {
     await stopChild(agent);
     rmSync(dir, { recursive: true, force: true });
   }
 }
-console.log(`idle agent, config/default.yaml, ${args.seconds} s after start, ${new Date().toISOString()}`);
-printTable(['run', 'RSS MiB', 'anonymous MiB', 'file MiB', 'peak MiB'], rows);
+console.log(`idle agent, config/default.yaml, ${args.seconds} s after start (mean, min and max: every ${SAMPLE_S} s from ${FROM_S} s on), ${new Date().toISOString()}`);
+printTable(['run', 'RSS MiB', 'anonymous MiB', 'file MiB', 'RSS mean MiB', 'RSS min MiB', 'RSS max MiB', 'peak MiB'], rows);
 if (pages.length > 0) {
   // The floor beside it: a bare Node with one idle worker thread (the agent has the main
   // thread and the probe engine's), same binary, 5 s after start.
@@ -57,7 +85,7 @@ if (pages.length > 0) {
   } finally {
     await stopChild(bare);
   }
-  console.log(`\nresident pages of ${NODE_BINARY} in start 2, by component (symbols: nm; a bare node with one worker thread beside it)`);
+  console.log(`\nresident pages of ${NODE_BINARY} in the compiled start 2, by component (symbols: nm; a bare node with one worker thread beside it)`);
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const shown = pages.filter(([, b]) => b >= 0.1 * 1048576);
   const rest = pages.filter(([, b]) => b < 0.1 * 1048576);

@@ -11,7 +11,7 @@ import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './l
 import { type IsolateHeapReading, type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
-import { ownHeap } from './engine/isolate.ts';
+import { SETTLE_EVERY_MS, SETTLE_FIRST_MS, ownHeap, settleHeap } from './engine/isolate.ts';
 import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
 import { createReloader } from './reload.ts';
 import { createAgentServer, listen } from './server.ts';
@@ -45,6 +45,8 @@ export interface AgentOptions {
   web?: WebConfig;
   /** --web.enable-lifecycle: serve POST /-/reload. */
   lifecycle?: boolean;
+  /** `slaprobe run`: the main thread's and the engine's heaps settle after the first round and every minute (settleHeap, src/engine/isolate.ts). */
+  settleHeap?: boolean;
   /** --log.format; default logfmt on a terminal, JSON otherwise. */
   logFormat?: LogFormat;
 }
@@ -178,6 +180,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     onResult: createFanOut(sinks, { metrics, log }),
     onSkip: (target) => metrics.runsSkipped.inc({ target }),
     onLateness: (s) => metrics.schedulerLateness.observe(s),
+    settleHeap: opts.settleHeap === true,
   });
 
   metrics.isolateHeap.read = async () => {
@@ -210,9 +213,20 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
 
   let firstRoundDone = false;
+  let settleTimer: NodeJS.Timeout | undefined;
   scheduler.set(config.targets);
   applied(config);
-  void scheduler.firstRound().then(() => { firstRoundDone = true; });
+  void scheduler.firstRound().then(() => {
+    firstRoundDone = true;
+    // The main thread times nothing (the engine does): its heap settles 10 s later and
+    // every minute from then on, whatever it is doing (SETTLE_* in src/engine/isolate.ts).
+    if (opts.settleHeap) {
+      settleTimer = setTimeout(() => {
+        settleHeap();
+        settleTimer = setInterval(settleHeap, SETTLE_EVERY_MS).unref();
+      }, SETTLE_FIRST_MS).unref();
+    }
+  });
 
   const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
     // A reload reads the web config again too, changed or not (its own errors are logged apart).
@@ -321,6 +335,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reload: () => reloader.request(),
     ready,
     async stop() {
+      clearInterval(settleTimer);
       webSource?.stop();
       discovery?.stop();
       await scheduler.stop();

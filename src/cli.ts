@@ -179,6 +179,7 @@ async function runCommand(args: string[]): Promise<number> {
       ...(webFile ? { webFile } : {}),
       ...(v['web.enable-lifecycle'] ? { lifecycle: true } : {}),
       ...(logFormat ? { logFormat: logFormat as LogFormat } : {}),
+      settleHeap: true,
     });
   } catch (e) {
     if (e instanceof ConfigError) {

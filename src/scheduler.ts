@@ -32,6 +32,8 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** For tests and the CLI: the due time of a target's next run. */
   nextDue(name: string): number | undefined;
+  /** Runs started or waiting for a slot. */
+  busy(): number;
 }
 
 /** Longest delay setTimeout honours (2^31 - 1 ms). */
@@ -238,6 +240,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     },
     nextDue(name) {
       return entries.get(name)?.next;
+    },
+    busy() {
+      return limit.activeCount + limit.pendingCount + slowLimit.pendingCount;
     },
   };
 }

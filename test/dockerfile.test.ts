@@ -1,7 +1,8 @@
 // No container engine runs here: the Dockerfile is checked as text, and what it runs (the
 // compiled dist/cli.js under the image's layout) is built and run for real.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -40,13 +41,23 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('the compiled CLI it runs works: build dist/, then check-config and version', () => {
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'pipe' });
-    const version = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'version'], { encoding: 'utf8' });
-    expect(version.status).toBe(0);
-    expect(version.stdout).toMatch(/^slaprobe \d+\.\d+\.\d+/);
-    const check = spawnSync(process.execPath, [join(root, 'dist/cli.js'), 'check-config', join(root, 'config/default.yaml')], { encoding: 'utf8' });
-    expect(check.stderr).toBe('');
-    expect(check.status).toBe(0);
+  it('the compiled CLI it runs works: built as the image builds it, laid out as /opt/slaprobe, then check-config and version', () => {
+    // A directory of its own (not the checkout's dist/, which other tests run): dist/,
+    // node_modules, package.json and config/, as the image's COPY lines place them.
+    const opt = mkdtempSync(join(tmpdir(), 'slaprobe-image-'));
+    try {
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(opt, 'dist')], { stdio: 'pipe' });
+      symlinkSync(join(root, 'node_modules'), join(opt, 'node_modules'));
+      cpSync(join(root, 'package.json'), join(opt, 'package.json'));
+      cpSync(join(root, 'config'), join(opt, 'config'), { recursive: true });
+      const version = spawnSync(process.execPath, [join(opt, 'dist/cli.js'), 'version'], { encoding: 'utf8' });
+      expect(version.status).toBe(0);
+      expect(version.stdout).toMatch(/^slaprobe \d+\.\d+\.\d+/);
+      const check = spawnSync(process.execPath, [join(opt, 'dist/cli.js'), 'check-config', join(opt, 'config/default.yaml')], { encoding: 'utf8' });
+      expect(check.stderr).toBe('');
+      expect(check.status).toBe(0);
+    } finally {
+      rmSync(opt, { recursive: true, force: true });
+    }
   }, 120_000);
 });

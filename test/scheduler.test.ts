@@ -88,8 +88,15 @@ describe('scheduler (real timers)', () => {
       onLateness: (sec) => lateness.push(sec),
     });
     s.set(targets);
+    expect(s.busy()).toBe(0);
+    // Mid-round: two runs in their slots and the rest of the due ones queued, all counted busy.
+    const busy: number[] = [];
+    const probe = setInterval(() => busy.push(s.busy()), 50);
     await s.firstRound();
+    clearInterval(probe);
     await s.stop();
+    expect(s.busy()).toBe(0);
+    expect(Math.max(...busy)).toBeGreaterThan(2);
     expect(maxInFlight).toBe(2);
     expect(lateness.length).toBeGreaterThanOrEqual(6);
     expect(Math.max(...lateness)).toBeGreaterThan(0.5);

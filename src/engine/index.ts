@@ -19,6 +19,8 @@ export interface EngineDeps {
   onResult(target: Target, result: ProbeResult, meta: RunMeta): void;
   onSkip(target: string): void;
   onLateness(seconds: number): void;
+  /** `slaprobe run`: the engine's heap settles when idle (src/engine/worker.ts, settleHeap). */
+  settleHeap?: boolean;
 }
 
 export interface Engine {
@@ -74,7 +76,7 @@ export function startEngine(deps: EngineDeps): Engine {
       if (stopping) return;
       deps.log.error({ code }, 'probe engine worker exited; restarting it');
       spawn();
-      send({ type: 'set', targets: [...targets.values()], concurrency: deps.concurrency });
+      send({ type: 'set', targets: [...targets.values()], concurrency: deps.concurrency, settle: deps.settleHeap === true });
     });
   };
   spawn();
@@ -82,7 +84,7 @@ export function startEngine(deps: EngineDeps): Engine {
   return {
     set(next) {
       targets = new Map(next.map((t) => [t.name, t]));
-      send({ type: 'set', targets: [...next], concurrency: deps.concurrency });
+      send({ type: 'set', targets: [...next], concurrency: deps.concurrency, settle: deps.settleHeap === true });
     },
     firstRound() {
       return firstDone ? Promise.resolve() : new Promise((r) => firstWaiters.push(r));

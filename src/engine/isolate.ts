@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -50,6 +51,58 @@ const heapOf = (s: { used_heap_size: number; total_heap_size: number; external_m
 /** This thread's heap. */
 export const ownHeap = (): IsolateHeap => heapOf(getHeapStatistics());
 
+type Gc = (o: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/**
+ * How often an agent's isolates settle (settleHeap): after the first round of probes (10 s
+ * after it), then every minute. Between two, an idle agent's heaps grow back by about
+ * 1 MiB a minute (new objects up to V8's next full GC, code compiled again) and, left
+ * alone, level off 3-3.5 MiB above the settled figure (docs/bench-core.md "An eleventh look").
+ */
+export const SETTLE_FIRST_MS = 10_000;
+export const SETTLE_EVERY_MS = 60_000;
+
+/**
+ * Gives the calling thread's isolate back what start-up and the time since left behind:
+ * V8's last-resort collection (several memory-reducing full GCs, as V8 runs before it gives
+ * up on an allocation), which shrinks the heap to its live objects and frees the pages V8 pools for
+ * reuse, where a forced full GC (`gc()`) keeps both, and with it the bytecode of every
+ * function not run since the last full GC (below). Measured on an idle agent with the
+ * default config: 2,400-2,600 functions flushed in each of the main thread and the engine,
+ * and about 3 MiB of RSS in all (docs/bench-core.md "An eleventh look"). V8 exposes it only
+ * through its `gc` extension: --expose-gc is set long enough to create one context that
+ * has it, then unset (the flag is process-wide, read when a context is made). Synchronous,
+ * a pause of 50-80 ms: callers run it where nothing is being timed. False if V8 refused.
+ */
+export function settleHeap(): boolean {
+  try {
+    let gc = (globalThis as { gc?: Gc }).gc;
+    if (!gc) {
+      setFlagsFromString('--expose-gc');
+      try {
+        gc = runInNewContext('gc') as Gc;
+      } finally {
+        setFlagsFromString('--no-expose-gc');
+      }
+    }
+    // V8 drops a function's bytecode once it has gone unused for --bytecode-old-age full
+    // GCs (6); for this one collection, one: what start-up alone ran (config loading,
+    // module set-up) goes, and is compiled again if it is ever called again. The flag is
+    // process-wide and read at each GC, so another isolate collecting meanwhile flushes
+    // sooner too, harmlessly. A value the user set is left alone.
+    const ownAge = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--bytecode-old-age'));
+    if (!ownAge) setFlagsFromString('--bytecode-old-age=1');
+    try {
+      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    } finally {
+      if (!ownAge) setFlagsFromString('--bytecode-old-age=6');
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A worker's heap (Worker.getHeapStatistics, read by V8 on the worker's own thread), or
  * undefined if there is no worker, it is not running, or it does not answer within `ms`
@@ -69,14 +122,24 @@ export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 /**
- * Starts a worker thread on a module, with its young generation capped and through Node's
- * compile cache: a module stripped or compiled once (by any isolate, any earlier run) is
- * read back from the cache, so a worker started from the TypeScript source never loads the
- * stripper. The cache lives where Node puts it by default (NODE_COMPILE_CACHE, else
+ * Whether this agent runs from the TypeScript source (a checkout: `node src/cli.ts`) rather
+ * than the compiled dist/ (`npm start`, the Docker image). Only from source is Node's compile
+ * cache worth its memory: Node keeps every entry it reads or writes in memory for the life of
+ * the process (its CompileCacheHandler keeps "the in-memory entry"), in every isolate, which
+ * measured 1-1.5 MiB of an idle compiled agent for about 15 ms less start-up
+ * (docs/bench-core.md "An eleventh look"); from source it spares each isolate the stripper.
+ */
+export const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/**
+ * Starts a worker thread on a module, with its young generation capped; from the TypeScript
+ * source, through Node's compile cache: a module stripped or compiled once (by any isolate,
+ * any earlier run) is read back from the cache, so the worker never loads the stripper. The
+ * cache lives where Node puts it by default (NODE_COMPILE_CACHE, else
  * <tmpdir>/node-compile-cache); if it cannot be written, the module loads as before.
  */
 export function startWorker(url: URL, youngMb: number): Worker {
-  const boot = `require('node:module').enableCompileCache?.(); import(${JSON.stringify(url.href)});`;
+  const boot = `${FROM_SOURCE ? "require('node:module').enableCompileCache?.(); " : ''}import(${JSON.stringify(url.href)});`;
   return new Worker(boot, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: youngMb } });
 }
 
@@ -95,7 +158,7 @@ const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
  * this costs a directory walk. Any failure leaves the agent to start as before.
  */
 export function warmCompileCache(cache: string): void {
-  if (!import.meta.url.endsWith('.ts')) return; // compiled JavaScript: nothing to strip
+  if (!FROM_SOURCE) return; // compiled JavaScript: nothing to strip
   try {
     const files: string[] = [];
     const walk = (d: string) => {
@@ -127,18 +190,19 @@ export function warmCompileCache(cache: string): void {
 
 /**
  * For `slaprobe run` only: replaces this process (same pid, same stdio; POSIX execve, no
- * wrapper process) by itself with MAIN_FLAGS and the compile cache on from the first module,
- * so that no one has to pass a flag. An isolate's heap is sized when it is created, hence
- * the exec. Does nothing if --max-semi-space-size is already there (the user's own, or after
- * the exec), if SLAPROBE_NO_EXEC is set, or where process.execve is missing (Windows); if the
+ * wrapper process) by itself with MAIN_FLAGS (and, from source, the compile cache on from
+ * the first module), so that no one has to pass a flag. An isolate's heap is sized when it
+ * is created, hence the exec. Does nothing if --max-semi-space-size is already there (the
+ * user's own, or after the exec), if SLAPROBE_NO_EXEC is set, or where process.execve is missing (Windows); if the
  * exec fails, the agent runs unchanged.
  */
 export function execTuned(): void {
   if (process.env['SLAPROBE_NO_EXEC'] || !process.execve) return;
   if (process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) return;
   const args = [process.execPath, ...MAIN_FLAGS, ...process.execArgv, ...process.argv.slice(1)];
-  const cache = process.env['NODE_COMPILE_CACHE'] ?? join(tmpdir(), 'node-compile-cache');
-  warmCompileCache(cache);
+  // From source only (FROM_SOURCE); a NODE_COMPILE_CACHE the user exported is theirs either way.
+  const cache = FROM_SOURCE ? process.env['NODE_COMPILE_CACHE'] ?? join(tmpdir(), 'node-compile-cache') : undefined;
+  if (cache) warmCompileCache(cache);
   try {
     // glibc reads these at process start. MALLOC_ARENA_MAX: glibc gives each thread that
     // allocates its own arena (the main thread, the workers, V8's and libuv's helpers); with
@@ -156,6 +220,6 @@ export function execTuned(): void {
     // more CPU per probe at 500 probes/s (the heap shrunk and grown again); glibc's own
     // defaults cost 10 MiB more at 500 probes/s and 10-15 MiB more at 10,000 targets for
     // 5-10 % less CPU. The user's own MALLOC_* values win.
-    process.execve(process.execPath, args, { ...MALLOC_ENV, ...process.env, NODE_COMPILE_CACHE: cache });
+    process.execve(process.execPath, args, { ...MALLOC_ENV, ...process.env, ...(cache ? { NODE_COMPILE_CACHE: cache } : {}) });
   } catch { /* run as is: only the footprint differs */ }
 }

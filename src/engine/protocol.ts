@@ -6,7 +6,7 @@ import type { ProbeResult } from '../probes/types.ts';
 import type { RunMeta } from '../sinks/types.ts';
 
 export type ToEngine =
-  | { type: 'set'; targets: Target[] }
+  | { type: 'set'; targets: Target[]; concurrency?: number; settle?: boolean }
   | { type: 'stop' }
   /** Asks for the packet worker's heap (the engine starts that worker, so only it can read it). */
   | { type: 'heap'; id: number };
