@@ -83,7 +83,9 @@ describe('slaprobe run settles its heaps', () => {
     // --trace-gc passes through the agent's re-execution; V8 names a collection the gc
     // extension asked for "testing" and one that reduces memory "(reduce)".
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLAPROBE_') && !k.startsWith('NODE_COMPILE')));
-    const c = spawn(process.execPath, ['--trace-gc', cli, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // stdbuf -oL: V8 prints its traces through C's stdout, fully buffered into a pipe, so the
+    // last lines of an idle agent would wait in the buffer.
+    const c = spawn('stdbuf', ['-oL', process.execPath, '--trace-gc', cli, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => { out += String(d); });
