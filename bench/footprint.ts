@@ -8,10 +8,10 @@
 //
 //   node bench/footprint.ts [--seconds 300] [--runs both|compiled|source] [--pages]
 // --seconds: how long each start runs; RSS is read at the end, and its mean, min and max
-// over samples every 5 s from 60 s on (the agent settles its heaps 10 s after its first
+// over samples every 5 s from 60 s on (or from the end, if sooner; the agent settles its heaps 10 s after its first
 // round of probes, up to 30 s on the default config, then every minute; in between they
 // grow). --runs: only the compiled or only the source starts.
-// --pages: also which parts of the node binary are resident in the compiled second start
+// --pages: also which parts of the node binary are resident in the second start listed
 // (bench/support/binary-pages.ts; needs root and binutils: nm, readelf).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({ options: { seconds: { type: 'string', defau
 if (!['both', 'compiled', 'source'].includes(args.runs)) throw new Error(`--runs must be both, compiled or source, not "${args.runs}"`);
 /** RSS is sampled every SAMPLE_S from FROM_S on: an idle agent's heaps grow between two settles (src/engine/isolate.ts SETTLE_*). */
 const SAMPLE_S = 5;
-const FROM_S = 60;
+const FROM_S = Math.min(60, Number(args.seconds));
 
 function status(pid: number) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -85,7 +85,7 @@ if (pages.length > 0) {
   } finally {
     await stopChild(bare);
   }
-  console.log(`\nresident pages of ${NODE_BINARY} in the compiled start 2, by component (symbols: nm; a bare node with one worker thread beside it)`);
+  console.log(`\nresident pages of ${NODE_BINARY} in ${runs[1]?.[0] ?? ''}, by component (symbols: nm; a bare node with one worker thread beside it)`);
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const shown = pages.filter(([, b]) => b >= 0.1 * 1048576);
   const rest = pages.filter(([, b]) => b < 0.1 * 1048576);
