@@ -11,7 +11,7 @@ import { type LogFormat, type Logger, createLogger, defaultLogFormat } from './l
 import { type IsolateHeapReading, type Metrics, createMetrics, setServiceTargetInfo, setTargetInfo } from './metrics.ts';
 import { PROBE_KINDS } from './probes/types.ts';
 import { startEngine } from './engine/index.ts';
-import { SETTLE_EVERY_MS, SETTLE_FIRST_MS, ownHeap, settleHeap } from './engine/isolate.ts';
+import { ownHeap, scheduleSettling } from './engine/isolate.ts';
 import { ENGINE_CAPACITY, RESOURCES, capacityWarnings, demandOf } from './engine/capacity.ts';
 import { createReloader } from './reload.ts';
 import { createAgentServer, listen } from './server.ts';
@@ -213,19 +213,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   };
 
   let firstRoundDone = false;
-  let settleTimer: NodeJS.Timeout | undefined;
+  let stopSettling: (() => void) | undefined;
   scheduler.set(config.targets);
   applied(config);
   void scheduler.firstRound().then(() => {
     firstRoundDone = true;
     // The main thread times nothing (the engine does): its heap settles 10 s later and
-    // every minute from then on, whatever it is doing (SETTLE_* in src/engine/isolate.ts).
-    if (opts.settleHeap) {
-      settleTimer = setTimeout(() => {
-        settleHeap();
-        settleTimer = setInterval(settleHeap, SETTLE_EVERY_MS).unref();
-      }, SETTLE_FIRST_MS).unref();
-    }
+    // every minute from then on, whatever it is doing (src/engine/isolate.ts).
+    if (opts.settleHeap) stopSettling = scheduleSettling(() => true);
   });
 
   const reload = async (): Promise<{ ok: boolean; messages: string[] }> => {
@@ -335,7 +330,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     reload: () => reloader.request(),
     ready,
     async stop() {
-      clearInterval(settleTimer);
+      stopSettling?.();
       webSource?.stop();
       discovery?.stop();
       await scheduler.stop();

@@ -40,7 +40,8 @@ export function startEngine(deps: EngineDeps): Engine {
   let heapId = 0;
   const heapWaiters = new Map<number, (h: IsolateHeap | undefined) => void>();
 
-  const send = (m: ToEngine & { concurrency?: number }) => worker.postMessage(m);
+  const send = (m: ToEngine) => worker.postMessage(m);
+  const sendSet = (ts: Target[]) => send({ type: 'set', targets: ts, concurrency: deps.concurrency, settle: deps.settleHeap === true });
   const handle = (m: FromEngine) => {
     switch (m.type) {
       case 'result': {
@@ -76,7 +77,7 @@ export function startEngine(deps: EngineDeps): Engine {
       if (stopping) return;
       deps.log.error({ code }, 'probe engine worker exited; restarting it');
       spawn();
-      send({ type: 'set', targets: [...targets.values()], concurrency: deps.concurrency, settle: deps.settleHeap === true });
+      sendSet([...targets.values()]);
     });
   };
   spawn();
@@ -84,7 +85,7 @@ export function startEngine(deps: EngineDeps): Engine {
   return {
     set(next) {
       targets = new Map(next.map((t) => [t.name, t]));
-      send({ type: 'set', targets: [...next], concurrency: deps.concurrency, settle: deps.settleHeap === true });
+      sendSet([...next]);
     },
     firstRound() {
       return firstDone ? Promise.resolve() : new Promise((r) => firstWaiters.push(r));

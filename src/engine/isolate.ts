@@ -61,36 +61,67 @@ type Gc = (o: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => vo
  */
 export const SETTLE_FIRST_MS = 10_000;
 export const SETTLE_EVERY_MS = 60_000;
+/** While `idle()` is false when a settle is due, it is tried again this often, up to SETTLE_TRIES times (about a minute), then left to the next. 1.25 s is not a divisor of the intervals targets have, so the tries do not lock into the phase of a schedule. */
+const SETTLE_RETRY_MS = 1_250;
+const SETTLE_TRIES = 48;
+
+/** This isolate's gc extension function and whether the user set the flush age, found at its first settleHeap. */
+let settleGc: Gc | undefined;
+let ownAge = false;
+
+/**
+ * Settles this isolate's heap SETTLE_FIRST_MS from now and every SETTLE_EVERY_MS after,
+ * each time at a moment when `idle()` holds (the engine: no probe running or queued; the
+ * main thread, which times nothing: always). Returns the function that stops it. The timers
+ * never hold the process.
+ */
+export function scheduleSettling(idle: () => boolean): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = (tries: number) => {
+    if (idle()) settleHeap();
+    else if (tries > 1) {
+      timer = setTimeout(() => attempt(tries - 1), SETTLE_RETRY_MS).unref();
+      return;
+    }
+    timer = setTimeout(() => attempt(SETTLE_TRIES), SETTLE_EVERY_MS).unref();
+  };
+  timer = setTimeout(() => attempt(SETTLE_TRIES), SETTLE_FIRST_MS).unref();
+  return () => clearTimeout(timer);
+}
 
 /**
  * Gives the calling thread's isolate back what start-up and the time since left behind:
  * V8's last-resort collection (several memory-reducing full GCs, as V8 runs before it gives
- * up on an allocation), which shrinks the heap to its live objects and frees the pages V8 pools for
- * reuse, where a forced full GC (`gc()`) keeps both, and with it the bytecode of every
+ * up on an allocation), which shrinks the heap to its live objects and frees the pages V8
+ * pools for reuse, where a forced full GC (`gc()`) keeps both, and with it the bytecode of every
  * function not run since the last full GC (below). Measured on an idle agent with the
  * default config: 2,400-2,600 functions flushed in each of the main thread and the engine,
  * and about 3 MiB of RSS in all (docs/bench-core.md "An eleventh look"). V8 exposes it only
  * through its `gc` extension: --expose-gc is set long enough to create one context that
- * has it, then unset (the flag is process-wide, read when a context is made). Synchronous,
- * a pause of 50-80 ms: callers run it where nothing is being timed. False if V8 refused.
+ * has it, then unset (the flag is process-wide, read when a context is made); the function
+ * is kept for the isolate's later calls. Synchronous, a pause of 50-80 ms: callers run it
+ * where nothing is being timed (scheduleSettling). False if V8 refused.
  */
 export function settleHeap(): boolean {
   try {
-    let gc = (globalThis as { gc?: Gc }).gc;
-    if (!gc) {
-      setFlagsFromString('--expose-gc');
-      try {
-        gc = runInNewContext('gc') as Gc;
-      } finally {
-        setFlagsFromString('--no-expose-gc');
+    if (!settleGc) {
+      settleGc = (globalThis as { gc?: Gc }).gc;
+      if (!settleGc) {
+        setFlagsFromString('--expose-gc');
+        try {
+          settleGc = runInNewContext('gc') as Gc;
+        } finally {
+          setFlagsFromString('--no-expose-gc');
+        }
       }
+      // V8 drops a function's bytecode once it has gone unused for --bytecode-old-age full
+      // GCs (6); for these collections, one: what start-up alone ran (config loading,
+      // module set-up) goes, and is compiled again if it is ever called again. The flag is
+      // process-wide and read at each GC, so another isolate collecting meanwhile flushes
+      // sooner too, harmlessly. A value the user set is left alone.
+      ownAge = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--bytecode-old-age'));
     }
-    // V8 drops a function's bytecode once it has gone unused for --bytecode-old-age full
-    // GCs (6); for this one collection, one: what start-up alone ran (config loading,
-    // module set-up) goes, and is compiled again if it is ever called again. The flag is
-    // process-wide and read at each GC, so another isolate collecting meanwhile flushes
-    // sooner too, harmlessly. A value the user set is left alone.
-    const ownAge = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((a) => a.startsWith('--bytecode-old-age'));
+    const gc = settleGc;
     if (!ownAge) setFlagsFromString('--bytecode-old-age=1');
     try {
       gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
@@ -193,8 +224,8 @@ export function warmCompileCache(cache: string): void {
  * wrapper process) by itself with MAIN_FLAGS (and, from source, the compile cache on from
  * the first module), so that no one has to pass a flag. An isolate's heap is sized when it
  * is created, hence the exec. Does nothing if --max-semi-space-size is already there (the
- * user's own, or after the exec), if SLAPROBE_NO_EXEC is set, or where process.execve is missing (Windows); if the
- * exec fails, the agent runs unchanged.
+ * user's own, or after the exec), if SLAPROBE_NO_EXEC is set, or where process.execve is
+ * missing (Windows); if the exec fails, the agent runs unchanged.
  */
 export function execTuned(): void {
   if (process.env['SLAPROBE_NO_EXEC'] || !process.execve) return;

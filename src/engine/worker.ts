@@ -10,7 +10,7 @@ import { packetWorkerHeap } from '../probes/train/index.ts';
 import { icmpStreamProbe, retainStreams, stopStreams } from './ping-stream.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 import { quietStacks } from './stacks.ts';
-import { SETTLE_EVERY_MS, SETTLE_FIRST_MS, settleHeap } from './isolate.ts';
+import { scheduleSettling } from './isolate.ts';
 
 // First, before any state: outside a worker thread (execTuned's compile-cache warm-up imports
 // every module of src/) this module stops here.
@@ -63,23 +63,13 @@ const scheduler = (() => {
 })();
 
 // Under `slaprobe run` (the 'set' message's `settle`), 10 s after the first round of probes
-// and every minute from then on, as the main thread does (SETTLE_* in isolate.ts), this
-// isolate gives back what it no longer uses (settleHeap, a pause of 50-80 ms idle), at a
-// moment when no probe is running or waiting for a slot, so that the pause is in no
-// measured time: tried every 1.25 s (not a divisor of the intervals targets have, so the
-// tries do not lock into the phase of a schedule) for a minute, then left to the next time
-// (an agent that is never idle, such as one at hundreds of probes a second, never pauses
-// for it). Right after the first round instead of 10 s later measured 0.5 MiB more.
-let settleArmed = false;
-const settleWhenIdle = (tries: number) => {
-  if (stopCtl.signal.aborted) return;
-  if (scheduler().busy() === 0) settleHeap();
-  else if (tries > 1) {
-    setTimeout(() => settleWhenIdle(tries - 1), 1_250).unref();
-    return;
-  }
-  setTimeout(() => settleWhenIdle(48), SETTLE_EVERY_MS).unref();
-};
+// and every minute from then on, as the main thread does, this isolate gives back what it
+// no longer uses (settleHeap, a pause of 50-80 ms idle), at a moment when no probe is
+// running or waiting for a slot, so that the pause is in no measured time (scheduleSettling
+// tries again for about a minute, then leaves it to the next time: an agent that is never
+// idle, such as one at hundreds of probes a second, never pauses for it). Right after the
+// first round instead of 10 s later measured 0.5 MiB more.
+let stopSettling: (() => void) | undefined;
 
 port.on('message', (m: ToEngine) => {
   if (m.type === 'set') {
@@ -89,13 +79,13 @@ port.on('message', (m: ToEngine) => {
     retainStreams(new Set(m.targets.filter((t) => t.kind === 'icmp').map((t) => t.name)));
     void s.firstRound().then(() => {
       post({ type: 'first-round' }, true);
-      if (m.settle && !settleArmed) setTimeout(() => settleWhenIdle(48), SETTLE_FIRST_MS).unref();
-      settleArmed ||= m.settle === true;
+      if (m.settle && !stopSettling && !stopCtl.signal.aborted) stopSettling = scheduleSettling(() => scheduler().busy() === 0);
     });
   } else if (m.type === 'heap') {
     void packetWorkerHeap().then((packet) => post({ type: 'heap', id: m.id, packet }, true));
   } else if (m.type === 'stop') {
     stopCtl.abort();
+    stopSettling?.();
     void scheduler().stop().then(() => {
       stopStreams();
       if (flushTimer) clearTimeout(flushTimer);
